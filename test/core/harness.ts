@@ -110,6 +110,13 @@ export class Cluster {
     throw new Error('cluster did not stabilize');
   }
 
+  /** Delivers the queued messages matching `pred` and drops the rest. */
+  deliverOnly(pred: (m: Message) => boolean): void {
+    const q = this.queue;
+    this.queue = [];
+    for (const m of q) if (pred(m)) this.deliver(m);
+  }
+
   deliver(m: Message): void {
     if (this.cut.has(`${m.from}->${m.to}`)) return;
     const t = this.nodes.get(m.to);
