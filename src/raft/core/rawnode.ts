@@ -141,6 +141,29 @@ export class RawNode {
     r.handle({ type: MessageType.TransferLeader, from: r.id, to: r.id, term: 0, transferee: to });
   }
 
+  /** Leader only: steps down to follower in the same term (e.g. the state machine failed). */
+  stepDown(): void {
+    if (this.r.role === Role.Leader) this.r.becomeFollower(this.r.term, '');
+  }
+
+  /** Current term (cheap; for callers that need it per proposal). */
+  get term(): number {
+    return this.r.term;
+  }
+
+  get role(): Role {
+    return this.r.role;
+  }
+
+  get leader(): NodeId {
+    return this.r.lead;
+  }
+
+  /** Index of the last entry in the log (including entries not yet persisted). */
+  lastIndex(): number {
+    return this.r.log.lastIndex();
+  }
+
   /** The runtime could not deliver to `id` (connection failed). */
   reportUnreachable(id: NodeId): void {
     this.r.handle({ type: MessageType.Unreachable, from: id, to: this.r.id, term: 0 });
