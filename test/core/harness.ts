@@ -36,6 +36,8 @@ export class Cluster {
       RawNode.bootstrap(storage, ids);
       this.add(id, storage, s++);
     }
+    // Apply the bootstrap membership entries.
+    this.processReadies();
   }
 
   add(id: NodeId, storage: MemoryStorage, seed: number, opts: Partial<RaftOptions> = {}): TestNode {

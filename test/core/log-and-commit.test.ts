@@ -65,6 +65,9 @@ test('fast back-off: a long divergent follower log is repaired in a few round tr
   assert.equal(c.data('a')[0], 'new-0');
 });
 
+/** Indexes 1..B hold the bootstrap membership entries. */
+const B = 3;
+
 /**
  * Figure 8 on three nodes. a (term t1) holds X at index 2 alone; b wins t2 and writes its own
  * no-op at 2; a wins t3 and copies X to c, so X is on a majority, but X is of term t1. If a
@@ -107,7 +110,7 @@ function figure8(unsafe: boolean): { commitAfterCopy: number; t1: number; c: Clu
   // a probes c; replicate one entry per message until c holds X but not a's t3 no-op.
   c.get('a').node.tick(); // heartbeat: its answer starts the probe
   let ackOfX: Message | undefined;
-  const isAckOfX = (m: Message): boolean => m.type === MessageType.AppResp && m.from === 'c' && !m.reject && (m.index ?? 0) >= 2;
+  const isAckOfX = (m: Message): boolean => m.type === MessageType.AppResp && m.from === 'c' && !m.reject && (m.index ?? 0) >= B + 2;
   for (let i = 0; i < 20 && !ackOfX; i++) {
     c.processReadies();
     c.deliverOnly((m) => m.to === 'c' && m.from === 'a');
@@ -116,8 +119,8 @@ function figure8(unsafe: boolean): { commitAfterCopy: number; t1: number; c: Clu
     c.deliverOnly((m) => m.to === 'a' && m.from === 'c' && !isAckOfX(m));
   }
   assert.ok(ackOfX, 'c acknowledged X');
-  assert.equal(c.get('c').storage.lastIndex(), 2);
-  assert.equal(c.get('c').storage.term(2), t1, 'c holds X');
+  assert.equal(c.get('c').storage.lastIndex(), B + 2);
+  assert.equal(c.get('c').storage.term(B + 2), t1, 'c holds X');
   c.deliver(ackOfX);
   c.processReadies();
   return { commitAfterCopy: c.get('a').node.status().commit, t1, c };
@@ -125,16 +128,16 @@ function figure8(unsafe: boolean): { commitAfterCopy: number; t1: number; c: Clu
 
 test('Figure 8: an entry of an earlier term is not committed by counting replicas', () => {
   const { commitAfterCopy, c } = figure8(false);
-  assert.equal(commitAfterCopy, 1, 'X (an earlier term) must not commit before an entry of the current term');
+  assert.equal(commitAfterCopy, B + 1, 'X (an earlier term) must not commit before an entry of the current term');
   // Once a's current-term no-op reaches c, X commits with it.
   c.tickAll(3);
-  assert.ok(c.get('a').node.status().commit >= 3);
+  assert.ok(c.get('a').node.status().commit >= B + 3);
   assert.deepEqual(c.data('a'), ['X']);
 });
 
 test('Figure 8 with the unsafe rule on: X commits by counting replicas (so the safe rule is what prevents it)', () => {
   const { commitAfterCopy } = figure8(true);
-  assert.equal(commitAfterCopy, 2);
+  assert.equal(commitAfterCopy, B + 2);
 });
 
 test('persistence contract: a candidate sends Vote requests only after its term and vote are persisted', () => {
@@ -179,13 +182,14 @@ test('the leader sends AppendEntries before its own fsync but counts itself only
   const s = new MemoryStorage();
   RawNode.bootstrap(s, ['solo']);
   const n = new RawNode({ id: 'solo', storage: s, random: seededRand(1) });
-  n.campaign();
   const persist = (): void => {
     const rd = n.ready();
     if (rd.hardState) s.setHardState(rd.hardState);
     s.append(rd.entries);
     n.advance(rd);
   };
+  persist(); // bootstrap membership
+  n.campaign();
   persist(); // election + no-op
   persist(); // no-op committed
   const commitBefore = n.status().commit;

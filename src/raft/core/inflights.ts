@@ -47,6 +47,11 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest message (it was probably lost): lets one more append out to probe. */
+  freeFirstOne(): void {
+    if (this.count > 0) this.freeLE(this.indexes[this.head]!);
+  }
+
   reset(): void {
     this.indexes.length = 0;
     this.sizes.length = 0;

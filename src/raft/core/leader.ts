@@ -35,6 +35,9 @@ export function stepLeader(r: Raft, m: Message): void {
     case MessageType.HeartbeatResp:
       pr.recentActive = true;
       pr.probeSent = false;
+      // A full window to a peer that answers heartbeats means appends were lost on the way:
+      // free one slot so the next append goes out and its rejection resets the pipeline.
+      if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
       if (m.context !== undefined) {
         r.readOnly.recvAck(m.from, Number(m.context));
         serveConfirmedReads(r);

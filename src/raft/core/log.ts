@@ -22,12 +22,14 @@ export class RaftLog {
   constructor(storage: RaftStorage, maxApplyingBytes: number) {
     this.storage = storage;
     this.maxApplyingBytes = maxApplyingBytes;
-    const first = storage.firstIndex();
     const last = storage.lastIndex();
     this.unstable = new Unstable(last + 1);
-    this.committed = first - 1;
-    this.applying = first - 1;
-    this.applied = first - 1;
+    // Everything in the snapshot is committed and applied. The log may keep entries from
+    // before the snapshot (a margin for lagging followers): they are not applied again.
+    const start = Math.max(storage.firstIndex() - 1, storage.snapshot().meta.index);
+    this.committed = start;
+    this.applying = start;
+    this.applied = start;
   }
 
   firstIndex(): number {

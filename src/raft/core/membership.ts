@@ -68,6 +68,7 @@ function switchToConfig(r: Raft, next: ChangeResult): void {
   r.trk.progress = next.progress;
   r.isLearner = next.progress.get(r.id)?.isLearner ?? false;
   r.confChanged = true;
+  if (r.lead === NONE) r.targetPriority = r.maxPriority();
   if (r.role !== Role.Leader) return;
   if (!r.trk.isVoter(r.id)) {
     // Removed (or demoted): we led until the change committed; now step down.

@@ -122,8 +122,9 @@ export class Raft {
     }
     this.becomeFollower(this.term, NONE);
     this.targetPriority = this.maxPriority();
-    // A node that never took part in a term cannot have granted a lease.
-    if (this.term === 0) this.leaderContactTick = -this.opts.electionTicks;
+    // A node that never saw an elected term (bootstrap writes term 1; the first election
+    // makes term 2) cannot have granted a lease.
+    if (this.term <= 1) this.leaderContactTick = -this.opts.electionTicks;
   }
 
   // ------------------------------------------------------------------ roles
@@ -235,7 +236,7 @@ export class Raft {
     return this.trk.isVoter(this.id) && !this.isLearner && this.log.unstable.snapshot === undefined;
   }
 
-  private maxPriority(): number {
+  maxPriority(): number {
     const p = this.opts.priority;
     if (!p) return 0;
     let max = 0;

@@ -7,6 +7,7 @@ import { hup } from './election.js';
 import { propose } from './leader.js';
 import { RaftLog } from './log.js';
 import type { MemoryStorage } from './memory-storage.js';
+import { encodeConfChange } from './confchange-codec.js';
 import { applyConfChangeEntry, maybeAutoLeave, proposeConfChange } from './membership.js';
 import { type RaftOptions, resolveOptions } from './options.js';
 import { Raft } from './raft.js';
@@ -19,6 +20,7 @@ import {
   type LogId,
   type Message,
   MessageType,
+  NONE,
   type NodeId,
   type PeerStatus,
   type Ready,
@@ -64,11 +66,29 @@ export class RawNode {
     this.durableHard = this.prevHard;
   }
 
-  /** Writes the initial membership into a fresh storage (every node of the first cluster). */
+  /**
+   * The initial log of a brand-new group: one committed ConfChange entry (term 1) adding each
+   * voter, and the matching hard state. Every founding member writes the same entries, so a node
+   * that joins later learns the founding membership by replaying the log like everything else.
+   */
+  static bootstrapState(voters: readonly NodeId[]): { entries: Entry[]; hardState: HardState } {
+    invariant(voters.length > 0, 'bootstrap needs at least one voter');
+    invariant(new Set(voters).size === voters.length, 'bootstrap voters must be distinct');
+    const entries: Entry[] = [...voters].sort().map((node, i) => ({
+      term: 1,
+      index: i + 1,
+      type: EntryType.ConfChange,
+      data: encodeConfChange({ changes: [{ op: 'addVoter', node }] }),
+    }));
+    return { entries, hardState: { term: 1, vote: NONE, commit: entries.length } };
+  }
+
+  /** Writes the bootstrap state into a fresh in-memory storage (tests, simulator). */
   static bootstrap(storage: MemoryStorage, voters: readonly NodeId[]): void {
     invariant(storage.lastIndex() === 0, 'bootstrap needs an empty storage');
-    const confState: ConfState = { voters: [...voters], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
-    storage.applySnapshot({ meta: { index: 0, term: 0, confState }, data: new Uint8Array(0) });
+    const { entries, hardState } = RawNode.bootstrapState(voters);
+    storage.append(entries);
+    storage.setHardState(hardState);
   }
 
   get id(): NodeId {

@@ -166,15 +166,15 @@ export function handleSnapshot(r: Raft, m: Message): void {
 function restore(r: Raft, s: Snapshot): boolean {
   if (s.meta.index <= r.log.committed) return false;
   if (r.role !== Role.Follower) return false;
-  const cs = s.meta.confState;
-  const member = cs.voters.includes(r.id) || cs.votersOutgoing.includes(r.id) || cs.learners.includes(r.id);
-  if (!member) return false;
+  // We may be absent from the snapshot's membership: it is the membership as of its index, and
+  // we may have been added after it. The entries that follow add us; until then we are not
+  // promotable, so installing it is harmless, and refusing it would leave us stuck.
   if (r.log.matchTerm(s.meta.index, s.meta.term)) {
     // We already hold the snapshot's last entry, so everything before it matches: fast-forward.
     r.log.commitTo(s.meta.index);
     return false;
   }
   r.log.restore(s);
-  applyConfState(r, cs);
+  applyConfState(r, s.meta.confState);
   return true;
 }

@@ -3,7 +3,7 @@
 
 import { MemoryStorage } from '../core/memory-storage.js';
 import type { RaftStorage } from '../core/storage.js';
-import type { ConfState, Entry, HardState, Snapshot } from '../core/types.js';
+import type { Entry, HardState, Snapshot } from '../core/types.js';
 
 export interface NodeStorage extends RaftStorage {
   /** Buffers a hard state write; durable after the next sync(). */
@@ -16,8 +16,6 @@ export interface NodeStorage extends RaftStorage {
   installSnapshot(snap: Snapshot): Promise<void>;
   /** Records a snapshot taken locally and drops entries up to compactIndex (<= snapshot index). */
   saveSnapshot(snap: Snapshot, compactIndex: number): Promise<void>;
-  /** Writes the initial membership into an empty storage. */
-  bootstrap(conf: ConfState): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,10 +39,6 @@ export class MemoryNodeStorage extends MemoryStorage implements NodeStorage {
   async saveSnapshot(snap: Snapshot, compactIndex: number): Promise<void> {
     this.createSnapshot(snap.meta.index, snap.meta.confState, snap.data);
     this.compact(compactIndex);
-  }
-
-  async bootstrap(conf: ConfState): Promise<void> {
-    this.applySnapshot({ meta: { index: 0, term: 0, confState: conf }, data: new Uint8Array(0) });
   }
 
   async close(): Promise<void> {}

@@ -140,7 +140,10 @@ export class RaftNode<R = unknown> {
     const init = o.storage.initialState();
     const fresh = init.hardState.term === 0 && o.storage.lastIndex() === 0 && init.confState.voters.length === 0;
     if (fresh && o.initialVoters && o.initialVoters.length > 0) {
-      await o.storage.bootstrap({ voters: [...o.initialVoters], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false });
+      const boot = RawNode.bootstrapState(o.initialVoters);
+      o.storage.append(boot.entries);
+      o.storage.setHardState(boot.hardState);
+      await o.storage.sync();
     }
     // Restore the state machine from the latest snapshot unless it already holds that much.
     const snap = o.storage.snapshot();
