@@ -41,12 +41,18 @@ export class TransportError extends Error {
   readonly code: TransportErrorCode;
   /** True when the error was raised by the remote side and carried back in an ERROR frame. */
   readonly remote: boolean;
+  /**
+   * True when a request failed before any byte of it was queued for the network: the peer
+   * certainly never saw it, so even a non-idempotent request may be sent again.
+   */
+  readonly notSent: boolean;
 
-  constructor(code: TransportErrorCode, message: string, remote = false) {
+  constructor(code: TransportErrorCode, message: string, remote = false, notSent = false) {
     super(message);
     this.name = 'TransportError';
     this.code = code;
     this.remote = remote;
+    this.notSent = notSent;
   }
 }
 

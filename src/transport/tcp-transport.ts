@@ -289,15 +289,15 @@ export class TcpTransport extends TransportBase {
   }
 
   request(peerId: NodeId, groupId: string, payload: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
-    if (this.closing) return Promise.reject(new TransportError('CLOSED', 'transport is closed'));
+    if (this.closing) return Promise.reject(new TransportError('CLOSED', 'transport is closed', false, true));
     const p = peerId === this.nodeId ? undefined : this.peers.get(peerId);
-    if (!p) return Promise.reject(new TransportError('UNREACHABLE', `unknown peer ${peerId}`));
+    if (!p) return Promise.reject(new TransportError('UNREACHABLE', `unknown peer ${peerId}`, false, true));
     const box = this.outbox(p);
-    if (!box) return Promise.reject(new TransportError('UNREACHABLE', `peer ${peerId} is unreachable (reconnecting)`));
+    if (!box) return Promise.reject(new TransportError('UNREACHABLE', `peer ${peerId} is unreachable (reconnecting)`, false, true));
     const before = box.queuedBytes();
     if (box.outCount >= this.opts.maxQueueMessages || before >= this.opts.maxQueueBytes) {
       this.counters.dropped++;
-      return Promise.reject(new TransportError('QUEUE_FULL', `queue to ${peerId} is full`));
+      return Promise.reject(new TransportError('QUEUE_FULL', `queue to ${peerId} is full`, false, true));
     }
     const { id, promise } = this.pending.create(peerId, groupId, opts.timeoutMs ?? this.opts.requestTimeoutMs);
     const w = box.out;

@@ -281,7 +281,7 @@ export class RaftNode<R = unknown> {
       throw this.translate(err);
     }
     this.schedule();
-    await this.waitApplied(id.index, id.term);
+    await this.waitEntryApplied(id.index, id.term);
     return { index: id.index, confState: this.applier.confState };
   }
 
@@ -492,8 +492,19 @@ export class RaftNode<R = unknown> {
   private lastConf: ConfState | undefined;
   private appliedWaiters: Array<{ index: number; done: () => void }> = [];
 
+  /** Resolves once this node's state machine has applied `index` (a stale read's floor). */
+  waitApplied(index: number): Promise<void> {
+    this.checkRunning();
+    if (this.applier.appliedIndex >= index) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.appliedWaiters.push({ index, done: resolve });
+      const timer = setTimeout(() => reject(new RaftNodeError('TIMEOUT', `index ${index} not applied here within ${this.opts.requestTimeoutMs} ms`)), this.opts.requestTimeoutMs);
+      timer.unref();
+    });
+  }
+
   /** Resolves once the entry (index, term) is applied; rejects if another term holds the index. */
-  private waitApplied(index: number, term: number): Promise<void> {
+  private waitEntryApplied(index: number, term: number): Promise<void> {
     const deadline = Date.now() + this.opts.requestTimeoutMs;
     return new Promise((resolve, reject) => {
       const check = (): void => {

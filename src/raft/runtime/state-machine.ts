@@ -44,6 +44,8 @@ export interface StateMachine<R = unknown> {
   saveSnapshot(): Promise<SnapshotImage> | SnapshotImage;
   /** Replaces the whole state with a snapshot image. */
   loadSnapshot(image: SnapshotImage): Promise<void> | void;
+  /** Answers a read against the current state (called after the read's consistency wait). */
+  query?(request: Uint8Array): Promise<Uint8Array> | Uint8Array;
   /** Index the state machine has durably applied (0 if it keeps nothing on disk). */
   lastAppliedIndex?(): number;
 

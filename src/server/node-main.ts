@@ -1,0 +1,81 @@
+// A Raft node process: one group with the example register state machine on durable storage,
+// served over TCP. Used by the multi-process tests and benchmarks (the KV store gets its own).
+//
+//   node dist/src/server/node-main.js --id n1 --listen 127.0.0.1:7001 \
+//     --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data ./data/n1
+//
+// Prints one line `READY {"id":...,"port":...}` on stdout once serving.
+
+import { parseArgs } from 'node:util';
+import { RegisterStateMachine } from '../examples/register-sm.js';
+import { RaftNode } from '../raft/runtime/raft-node.js';
+import { DiskStorage } from '../storage/disk-storage.js';
+import { TcpTransport } from '../transport/tcp-transport.js';
+import { RaftServer } from './raft-server.js';
+
+function fail(msg: string): never {
+  process.stderr.write(`raftkv node: ${msg}\n`);
+  process.exit(2);
+}
+
+const { values } = parseArgs({
+  options: {
+    id: { type: 'string' },
+    listen: { type: 'string' },
+    peers: { type: 'string' },
+    data: { type: 'string' },
+    'tick-ms': { type: 'string', default: '50' },
+    'election-timeout-ms': { type: 'string', default: '500' },
+    'snapshot-every': { type: 'string', default: '0' },
+    'snapshot-margin': { type: 'string', default: '1000' },
+    join: { type: 'boolean', default: false },
+  },
+});
+const id = values.id ?? fail('--id is required');
+const listen = values.listen ?? fail('--listen host:port is required');
+const dataDir = values.data ?? fail('--data dir is required');
+const peers = new Map<string, { host: string; port: number }>();
+for (const p of (values.peers ?? '').split(',').filter(Boolean)) {
+  const m = /^([^=]+)=([^:]+):(\d+)$/.exec(p) ?? fail(`bad --peers item '${p}' (want id=host:port)`);
+  peers.set(m[1]!, { host: m[2]!, port: Number(m[3]) });
+}
+const [host, portText] = listen.split(':');
+const port = Number(portText);
+if (!host || !Number.isInteger(port)) fail(`bad --listen '${listen}' (want host:port)`);
+
+const transport = new TcpTransport({ nodeId: id, host, port });
+for (const [pid, a] of peers) if (pid !== id) transport.setPeer(pid, a.host, a.port);
+let storage: DiskStorage;
+try {
+  storage = DiskStorage.open(dataDir, { onRepair: (m) => process.stderr.write(`raftkv node ${id}: repaired: ${m}\n`) });
+} catch (err) {
+  fail(`cannot open ${dataDir}: ${(err as Error).message}`);
+}
+const sm = new RegisterStateMachine();
+const addr = await transport.listen();
+const node = await RaftNode.start<Uint8Array>({
+  id,
+  storage,
+  stateMachine: sm,
+  transport,
+  ...(values.join ? {} : { initialVoters: [...peers.keys()] }),
+  tickMs: Number(values['tick-ms']),
+  electionTimeoutMs: Number(values['election-timeout-ms']),
+  heartbeatIntervalMs: Number(values['tick-ms']),
+  snapshotEveryEntries: Number(values['snapshot-every']),
+  snapshotMarginEntries: Number(values['snapshot-margin']),
+});
+const server = new RaftServer(transport);
+server.addGroup(node, sm);
+process.stdout.write(`READY ${JSON.stringify({ id, host: addr.host, port: addr.port, pid: process.pid })}\n`);
+
+let stopping = false;
+const stop = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  await node.stop();
+  await transport.close();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
