@@ -55,7 +55,9 @@ export class ProcCluster {
   start(id: string, args: string[] = []): Promise<void> {
     const n = this.nodes.get(id)!;
     n.stderr = '';
-    const proc = spawn(process.execPath, [MAIN, '--id', id, '--listen', `127.0.0.1:${n.port}`, '--peers', this.peersArg(), '--data', n.dataDir, ...this.extraArgs, ...args], {
+    // RAFTKV_NODE_FLAGS passes extra Node flags to node processes (e.g. --cpu-prof for profiling).
+    const flags = (process.env['RAFTKV_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+    const proc = spawn(process.execPath, [...flags, MAIN, '--id', id, '--listen', `127.0.0.1:${n.port}`, '--peers', this.peersArg(), '--data', n.dataDir, ...this.extraArgs, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     n.proc = proc;
@@ -93,6 +95,22 @@ export class ProcCluster {
     return new Promise((resolve) => {
       p.once('exit', () => resolve());
       p.kill('SIGKILL');
+    });
+  }
+
+  /** Graceful stop (SIGTERM): the node finishes its write in progress and exits. */
+  terminate(id: string): Promise<void> {
+    const n = this.nodes.get(id)!;
+    const p = n.proc;
+    n.proc = undefined;
+    if (!p || p.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+      p.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      p.kill('SIGTERM');
     });
   }
 
