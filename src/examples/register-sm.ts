@@ -26,11 +26,16 @@ export class RegisterStateMachine implements StateMachine<Uint8Array> {
       this.entries++;
       this.appliedIndex = e.index;
       this.digest = mix(this.digest, e.data);
-      let cmd: Command;
-      try {
-        cmd = JSON.parse(dec.decode(e.data)) as Command;
-      } catch {
-        // Opaque payloads (benchmarks) are counted and digested only.
+      // Payloads that are not JSON objects (benchmarks) are counted and digested only.
+      let cmd: Command | undefined;
+      if (e.data[0] === 0x7b /* { */) {
+        try {
+          cmd = JSON.parse(dec.decode(e.data)) as Command;
+        } catch {
+          cmd = undefined;
+        }
+      }
+      if (!cmd) {
         out.push(EMPTY);
         continue;
       }

@@ -235,21 +235,33 @@ export class LogStore {
     invariant(first <= last + 1, () => `append at ${first} leaves a gap after ${last}`);
     if (first <= last) this.truncateFrom(first);
     let seg = this.segments[this.segments.length - 1];
+    // Records bound for `seg`, written with one syscall when the batch ends or the segment rolls.
+    let batch: Buffer[] = [];
+    let batchStart = seg?.size ?? 0;
+    const flush = (): void => {
+      if (!seg || batch.length === 0) return;
+      const buf = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
+      let written = 0;
+      while (written < buf.length) written += writeSync(seg.fd, buf, written, buf.length - written, batchStart + written);
+      batch = [];
+      this.dirty.add(seg);
+    };
     for (const e of entries) {
       const rec = encodeRecord(e);
       const segTerm = seg && seg.terms.length > 0 ? seg.terms[seg.terms.length - 1]! : undefined;
       if (!seg || (seg.offsets.length > 0 && (seg.size + rec.length > this.segmentBytes || segTerm !== e.term))) {
+        flush();
         seg = this.newSegment(e.index);
+        batchStart = 0;
       }
-      let written = 0;
-      while (written < rec.length) written += writeSync(seg.fd, rec, written, rec.length - written, seg.size + written);
+      batch.push(rec);
       seg.offsets.push(seg.size);
       seg.terms.push(e.term);
       seg.size += rec.length;
-      this.dirty.add(seg);
       this.cache.push(e);
       this.cacheBytes += e.data.byteLength + 24;
     }
+    flush();
     this.evict();
   }
 
