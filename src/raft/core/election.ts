@@ -15,7 +15,7 @@ export function hup(r: Raft, transfer: boolean): void {
   campaign(r, transfer ? 'transfer' : r.opts.preVote ? 'pre' : 'election');
 }
 
-function hasUnappliedConfChanges(r: Raft): boolean {
+export function hasUnappliedConfChanges(r: Raft): boolean {
   let lo = r.log.applying + 1;
   const hi = r.log.committed + 1;
   while (lo < hi) {

@@ -1,6 +1,6 @@
 // Message handling of followers, pre-candidates and candidates.
 
-import { campaign, hup } from './election.js';
+import { campaign, hasUnappliedConfChanges, hup } from './election.js';
 import type { Raft } from './raft.js';
 import { handleAppendEntries, handleHeartbeat, handleSnapshot } from './replication.js';
 import { type Message, MessageType, NONE, Role } from './types.js';
@@ -23,8 +23,10 @@ export function stepFollower(r: Raft, m: Message): void {
       if (r.lead !== NONE) r.send({ type: MessageType.TransferLeader, to: r.lead, transferee: m.transferee ?? NONE });
       return;
     case MessageType.TimeoutNow:
-      // The leader asks us to take over: campaign at once, skipping pre-vote.
-      hup(r, true);
+      // The leader asks us to take over: campaign at once, skipping pre-vote, or as soon as
+      // the membership changes we have already seen committed are applied.
+      if (hasUnappliedConfChanges(r)) r.campaignAfterApply = true;
+      else hup(r, true);
       return;
     case MessageType.ReadIndex:
       if (r.lead === NONE) {

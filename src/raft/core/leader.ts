@@ -80,8 +80,8 @@ export function checkCanPropose(r: Raft, expectedTerm: number | undefined): void
   if (r.leadTransferee !== NONE) {
     throw new RaftError('TRANSFERRING_LEADERSHIP', `leadership is being transferred to ${r.leadTransferee}`, r.id);
   }
-  if (!r.trk.progress.has(r.id)) {
-    throw new RaftError('PROPOSAL_DROPPED', `${r.id} is no longer a member of the configuration`, r.id);
+  if (!r.trk.isVoter(r.id)) {
+    throw new RaftError('PROPOSAL_DROPPED', `${r.id} is no longer a voter and is handing over leadership`, r.id);
   }
 }
 

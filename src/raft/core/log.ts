@@ -71,19 +71,22 @@ export class RaftLog {
   }
 
   /**
-   * Follower side of AppendEntries. Returns the index of the last new entry, or undefined if
-   * the log does not contain (prevIndex, prevTerm) (the consistency check fails).
+   * Follower side of AppendEntries. Returns the index of the last new entry and, if entries of
+   * ours were replaced, the first replaced index (else 0); undefined if the log does not contain
+   * (prevIndex, prevTerm) (the consistency check fails).
    */
-  maybeAppend(prevIndex: number, prevTerm: number, leaderCommit: number, ents: readonly Entry[]): number | undefined {
+  maybeAppend(prevIndex: number, prevTerm: number, leaderCommit: number, ents: readonly Entry[]): { lastNew: number; truncatedFrom: number } | undefined {
     if (!this.matchTerm(prevIndex, prevTerm)) return undefined;
     const lastNew = prevIndex + ents.length;
     const ci = this.findConflict(ents);
+    let truncatedFrom = 0;
     if (ci !== 0) {
       invariant(ci > this.committed, () => `entry ${ci} conflicts with committed entry (committed=${this.committed})`);
+      if (ci <= this.lastIndex()) truncatedFrom = ci;
       this.append(ents.slice(ci - (prevIndex + 1)));
     }
     this.commitTo(Math.min(leaderCommit, lastNew));
-    return lastNew;
+    return { lastNew, truncatedFrom };
   }
 
   /** Appends entries at the end (or over a conflicting suffix). Returns the new last index. */

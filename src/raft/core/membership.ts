@@ -5,6 +5,7 @@ import { ConfChanger, type ChangeResult, restoreConfig } from './confchange.js';
 import { decodeConfChange, encodeConfChange } from './confchange-codec.js';
 import { RaftError } from './errors.js';
 import { checkCanPropose } from './leader.js';
+import { sendAppend, sendTimeoutNow } from './replication.js';
 import type { Raft } from './raft.js';
 import { type ConfChange, type ConfState, type Entry, EntryType, type LogId, NONE, Role } from './types.js';
 
@@ -71,14 +72,42 @@ function switchToConfig(r: Raft, next: ChangeResult): void {
   if (r.lead === NONE) r.targetPriority = r.maxPriority();
   if (r.role !== Role.Leader) return;
   if (!r.trk.isVoter(r.id)) {
-    // Removed (or demoted): we led until the change committed; now step down.
-    r.becomeFollower(r.term, NONE);
+    // Removed (or demoted): we led until the change committed. Stepping down at once could
+    // strand the others: until they learn of the commit they may still need our vote, which we
+    // would refuse while our log is longer. Hand leadership to a caught-up voter instead.
+    handOffLeadership(r);
     return;
   }
   if (r.leadTransferee !== NONE && !r.trk.isVoter(r.leadTransferee)) r.leadTransferee = NONE;
   // A smaller quorum may commit more; new peers need entries.
   r.maybeCommit();
   r.pendingBcast = true;
+}
+
+/**
+ * A leader that is no longer a voter transfers leadership to the voter holding the most of
+ * the log (TimeoutNow once it holds everything) and accepts no proposals meanwhile; the new
+ * leader's higher term makes it step down. Retried if the transfer times out.
+ */
+export function handOffLeadership(r: Raft): void {
+  let best: string = NONE;
+  let bestMatch = -1;
+  for (const id of [...r.trk.voterIds()].sort()) {
+    if (id === r.id) continue;
+    const m = r.trk.progress.get(id)?.match ?? -1;
+    if (m > bestMatch) {
+      best = id;
+      bestMatch = m;
+    }
+  }
+  if (best === NONE) {
+    r.becomeFollower(r.term, NONE);
+    return;
+  }
+  r.electionElapsed = 0;
+  r.leadTransferee = best;
+  if (bestMatch === r.log.lastIndex()) sendTimeoutNow(r, best);
+  else sendAppend(r, best);
 }
 
 /** The leader leaves a joint configuration once it has been applied (autoLeave). */

@@ -8,7 +8,7 @@ import { campaign, hup, stepVoteRequest } from './election.js';
 import { stepCandidate, stepFollower } from './follower.js';
 import { stepLeader } from './leader.js';
 import { RaftLog } from './log.js';
-import { applyConfState } from './membership.js';
+import { applyConfState, handOffLeadership } from './membership.js';
 import type { ResolvedOptions } from './options.js';
 import { Progress } from './progress.js';
 import type { Rand } from './random.js';
@@ -88,6 +88,8 @@ export class Raft {
   pendingBcast = false;
   /** The membership changed since the last Ready. */
   confChanged = false;
+  /** A TimeoutNow arrived while membership changes were waiting to apply: campaign after them. */
+  campaignAfterApply = false;
 
   constructor(
     id: NodeId,
@@ -140,6 +142,7 @@ export class Raft {
     this.resetRandomizedElectionTimeout();
     this.leadTransferee = NONE;
     this.leaseVoided = false;
+    this.campaignAfterApply = false;
     this.trk.resetVotes();
     const last = this.log.lastIndex();
     for (const [id, pr] of this.trk.progress) {
@@ -217,8 +220,12 @@ export class Raft {
       if (this.opts.checkQuorum) {
         this.handle({ type: MessageType.CheckQuorum, from: this.id, to: this.id, term: 0 });
       }
-      // A transfer that has not finished within an election timeout is abandoned.
-      if (this.role === Role.Leader && this.leadTransferee !== NONE) this.leadTransferee = NONE;
+      // A transfer that has not finished within an election timeout is abandoned (a leader that
+      // is no longer a voter tries again with the best voter).
+      if (this.role === Role.Leader && this.leadTransferee !== NONE) {
+        this.leadTransferee = NONE;
+        if (!this.trk.isVoter(this.id)) handOffLeadership(this);
+      }
     }
     if (this.role !== Role.Leader) return;
     if (this.heartbeatElapsed >= this.opts.heartbeatTicks) {

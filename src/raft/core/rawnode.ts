@@ -3,7 +3,7 @@
 // contract documented on `Ready` in types.ts, and acknowledges it with advance().
 
 import { invariant, RaftError } from './errors.js';
-import { hup } from './election.js';
+import { hasUnappliedConfChanges, hup } from './election.js';
 import { propose } from './leader.js';
 import { RaftLog } from './log.js';
 import type { MemoryStorage } from './memory-storage.js';
@@ -253,6 +253,10 @@ export class RawNode {
       r.reduceUncommittedSize(committedEntries);
       // Membership changes take effect as they are handed out for applying, in log order.
       for (const e of committedEntries) if (e.type === EntryType.ConfChange) applyConfChangeEntry(r, e);
+      if (r.campaignAfterApply && !hasUnappliedConfChanges(r)) {
+        r.campaignAfterApply = false;
+        hup(r, true);
+      }
     }
     let confState: ConfState | undefined;
     if (r.confChanged) {

@@ -129,9 +129,10 @@ export function handleAppendEntries(r: Raft, m: Message): void {
     r.send({ type: MessageType.AppResp, to: m.from, index: r.log.committed });
     return;
   }
-  const lastNew = r.log.maybeAppend(prevIndex, m.logTerm ?? 0, m.commit ?? 0, m.entries ?? []);
-  if (lastNew !== undefined) {
-    r.send({ type: MessageType.AppResp, to: m.from, index: lastNew });
+  const res = r.log.maybeAppend(prevIndex, m.logTerm ?? 0, m.commit ?? 0, m.entries ?? []);
+  if (res !== undefined) {
+    if (res.truncatedFrom > 0) dropAcksFrom(r, res.truncatedFrom);
+    r.send({ type: MessageType.AppResp, to: m.from, index: res.lastNew });
     return;
   }
   // Consistency check failed. Hint the leader at the largest index that could still match:
@@ -145,6 +146,15 @@ export function handleAppendEntries(r: Raft, m: Message): void {
     rejectHint: hint.index,
     rejectHintTerm: hint.term,
   });
+}
+
+/**
+ * Entries from `index` on were replaced before the acknowledgements queued for them left: those
+ * acknowledgements must not leave, or a leader would count a copy that will never be durable.
+ * (Acknowledgements already handed to the runtime cover only entries written before them.)
+ */
+function dropAcksFrom(r: Raft, index: number): void {
+  r.msgs = r.msgs.filter((m) => !(m.type === MessageType.AppResp && !m.reject && (m.index ?? 0) >= index));
 }
 
 export function handleHeartbeat(r: Raft, m: Message): void {
@@ -175,6 +185,8 @@ function restore(r: Raft, s: Snapshot): boolean {
     return false;
   }
   r.log.restore(s);
+  // The log was replaced wholesale: queued acknowledgements of earlier entries are void.
+  dropAcksFrom(r, 0);
   applyConfState(r, s.meta.confState);
   return true;
 }
