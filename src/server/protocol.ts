@@ -39,39 +39,8 @@ export interface ErrorHeader {
   leaderAddress?: string;
 }
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-export function encodeMessage(tag: number, header: unknown, body: Uint8Array = EMPTY): Uint8Array {
-  const h = enc.encode(JSON.stringify(header ?? {}));
-  const out = new Uint8Array(5 + h.byteLength + body.byteLength);
-  const dv = new DataView(out.buffer);
-  out[0] = tag;
-  dv.setUint32(1, h.byteLength);
-  out.set(h, 5);
-  out.set(body, 5 + h.byteLength);
-  return out;
-}
-
-export function decodeMessage<H>(buf: Uint8Array): { tag: number; header: H; body: Uint8Array } {
-  if (buf.byteLength < 5) throw new ProtocolError('message shorter than its 5-byte prefix');
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const hlen = dv.getUint32(1);
-  if (5 + hlen > buf.byteLength) throw new ProtocolError(`header length ${hlen} beyond the message (${buf.byteLength} bytes)`);
-  let header: H;
-  try {
-    header = JSON.parse(dec.decode(buf.subarray(5, 5 + hlen))) as H;
-  } catch {
-    throw new ProtocolError('header is not valid JSON');
-  }
-  return { tag: buf[0]!, header, body: buf.subarray(5 + hlen) };
-}
-
-export class ProtocolError extends Error {
-  readonly code = 'INVALID_ARGUMENT';
-  constructor(message: string) {
-    super(`bad request: ${message}`);
-  }
-}
-
-const EMPTY = new Uint8Array(0);
+export {
+  encodeEnvelope as encodeMessage,
+  decodeEnvelope as decodeMessage,
+  EnvelopeError as ProtocolError,
+} from '../raft/runtime/rpc-router.js';

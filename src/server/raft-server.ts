@@ -3,6 +3,7 @@
 
 import { RaftNodeError } from '../raft/runtime/errors.js';
 import type { RaftNode } from '../raft/runtime/raft-node.js';
+import { RpcRouter } from '../raft/runtime/rpc-router.js';
 import type { StateMachine } from '../raft/runtime/state-machine.js';
 import type { Transport } from '../transport/transport.js';
 import {
@@ -25,7 +26,7 @@ export class RaftServer {
   private readonly groups = new Map<string, Group>();
 
   constructor(transport: Transport) {
-    transport.onRequest((groupId, payload) => this.handle(groupId, payload));
+    RpcRouter.of(transport).register([Op.Apply, Op.Query, Op.Status, Op.Admin], (groupId, payload) => this.handle(groupId, payload));
   }
 
   addGroup(node: RaftNode<Uint8Array>, sm: StateMachine<Uint8Array>): void {

@@ -39,7 +39,7 @@ export class CounterSM implements StateMachine<number> {
     return entries.map((e) => {
       const cmd = new TextDecoder().decode(e.data);
       this.log.push(cmd);
-      const m = /^add:(-?\d+)$/.exec(cmd);
+      const m = /^add:(-?\d+)(?:\|.*)?$/.exec(cmd);
       if (m) this.value += Number(m[1]);
       this.applied = e.index;
       return this.value;

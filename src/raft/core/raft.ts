@@ -8,7 +8,7 @@ import { campaign, hup, stepVoteRequest } from './election.js';
 import { stepCandidate, stepFollower } from './follower.js';
 import { stepLeader } from './leader.js';
 import { RaftLog } from './log.js';
-import { applyConfState, handOffLeadership } from './membership.js';
+import { applyConfChangeEntry, applyConfState, handOffLeadership } from './membership.js';
 import type { ResolvedOptions } from './options.js';
 import { Progress } from './progress.js';
 import type { Rand } from './random.js';
@@ -120,6 +120,13 @@ export class Raft {
     }
     if (applied !== undefined && applied > this.log.applied) {
       invariant(applied <= this.log.committed, `configured applied ${applied} beyond commit ${this.log.committed}`);
+      // Entries up to `applied` will not be handed out again, but their membership changes
+      // must still take effect here.
+      for (let lo = this.log.applied + 1; lo <= applied; ) {
+        const ents = this.log.slice(lo, applied + 1, this.opts.maxApplyBytesPerReady);
+        for (const e of ents) if (e.type === EntryType.ConfChange) applyConfChangeEntry(this, e);
+        lo = ents[ents.length - 1]!.index + 1;
+      }
       this.log.appliedTo(applied);
     }
     this.becomeFollower(this.term, NONE);

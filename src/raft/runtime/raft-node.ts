@@ -32,6 +32,7 @@ import type { NodeStorage } from './node-storage.js';
 import { PendingProposals } from './proposals.js';
 import { PendingReads } from './reads.js';
 import type { StateMachine } from './state-machine.js';
+import { type RequestPort, SnapshotReceiver, type SnapshotTransferOptions, sendSnapshot } from './snapshot-transfer.js';
 import { sharedTicker, type Ticker } from './ticker.js';
 import type { RaftTransportPort } from './transport-port.js';
 
@@ -65,6 +66,8 @@ export interface RaftNodeOptions<R> {
   leaseReads?: boolean;
   /** Options passed to the core (preVote, checkQuorum, priority, flow control). */
   raft?: Partial<Omit<RaftOptions, 'id' | 'storage' | 'random' | 'electionTicks' | 'heartbeatTicks' | 'applied'>>;
+  /** Chunked InstallSnapshot: chunk size, throughput limit, retries. */
+  snapshotTransfer?: SnapshotTransferOptions;
   /** Randomness for election timeouts. Default: Math.random. */
   random?: Rand;
   /** Ticker shared by the groups of this process. Default: the process-wide one for tickMs. */
@@ -110,6 +113,10 @@ export class RaftNode<R = unknown> {
   private snapshotting: Promise<void> | undefined;
   private readonly tickable = { tick: (): void => this.onTick() };
   private persistDone: Promise<void> = Promise.resolve();
+  /** Peers a snapshot is being streamed to (one transfer per peer at a time). */
+  private readonly snapshotsInFlight = new Set<NodeId>();
+  private readonly snapshotTransfer: SnapshotTransferOptions;
+  private readonly chunked: RequestPort | undefined;
 
   private constructor(o: RaftNodeOptions<R>, raw: RawNode, applier: Applier<R>, startSnapshotIndex: number) {
     this.id = o.id;
@@ -130,6 +137,9 @@ export class RaftNode<R = unknown> {
       tickMs: o.tickMs ?? 100,
     };
     this.ticker = o.ticker ?? sharedTicker(this.opts.tickMs);
+    this.snapshotTransfer = o.snapshotTransfer ?? {};
+    const t = o.transport;
+    this.chunked = t.request && t.onRequest ? (t as RequestPort) : undefined;
   }
 
   /** Opens (or bootstraps) the node, restores the state machine, and starts it. */
@@ -188,6 +198,7 @@ export class RaftNode<R = unknown> {
         node!.schedule();
       },
     );
+    if (node.chunked) SnapshotReceiver.of(node.chunked, node.id).register(node.groupId, (m) => node!.onMessage(m));
     node.ticker.add(node.tickable);
     node.schedule();
     return node;
@@ -368,6 +379,7 @@ export class RaftNode<R = unknown> {
     this.stopped = true;
     this.ticker.remove(this.tickable);
     this.transport.unregister(this.groupId);
+    if (this.chunked) SnapshotReceiver.of(this.chunked, this.id).unregister(this.groupId);
     const err = new RaftNodeError('SHUTTING_DOWN', 'node is shutting down');
     this.proposals.failAll(err);
     this.reads.failAll(err);
@@ -446,10 +458,26 @@ export class RaftNode<R = unknown> {
 
   private sendAll(msgs: readonly Message[]): void {
     for (const m of msgs) {
+      if (m.type === MessageType.Snap && this.chunked) {
+        this.streamSnapshot(m);
+        continue;
+      }
       const ok = this.transport.send(this.groupId, m);
       if (m.type === MessageType.Snap) this.raw.reportSnapshot(m.to, ok);
       else if (!ok) this.raw.reportUnreachable(m.to);
     }
+  }
+
+  /** Streams a snapshot in chunks; the core learns the outcome when it is done. */
+  private streamSnapshot(m: Message): void {
+    if (this.snapshotsInFlight.has(m.to)) return;
+    this.snapshotsInFlight.add(m.to);
+    void sendSnapshot(this.chunked!, this.groupId, m, this.snapshotTransfer, () => this.stopped).then((ok) => {
+      this.snapshotsInFlight.delete(m.to);
+      if (this.stopped) return;
+      this.raw.reportSnapshot(m.to, ok);
+      this.schedule();
+    });
   }
 
   private onSoftState(role: Role, leader: NodeId): void {

@@ -11,4 +11,10 @@ export interface RaftTransportPort {
   unregister(groupId: string): void;
   /** Address of a peer ("host:port"), for NOT_LEADER hints. */
   addressOf?(peer: NodeId): string | undefined;
+  /**
+   * Request/response, when the transport has it: snapshots then travel in resumable chunks
+   * (snapshot-transfer.ts) instead of inside one message.
+   */
+  request?(peer: NodeId, groupId: string, payload: Uint8Array, opts?: { timeoutMs?: number }): Promise<Uint8Array>;
+  onRequest?(handler: ((groupId: string, payload: Uint8Array, peer: NodeId) => Promise<Uint8Array> | Uint8Array) | undefined): void;
 }
