@@ -308,6 +308,15 @@ export class SimNode {
     while (this.up && this.outstanding === undefined && this.raw!.hasReady()) {
       this.handleReady(this.raw!.ready());
     }
+    if (this.up && this.outstanding !== undefined) {
+      // As the runtime does: while the write is in progress, the leader's replication traffic
+      // for what was proposed since may already leave.
+      const hs = this.storage.getHardState();
+      for (const m of this.raw!.takeEarlyMessages()) {
+        this.env.checker.onSend(this.id, m, hs, this.storage, false);
+        this.env.send(m);
+      }
+    }
   }
 
   private handleReady(rd: Ready): void {

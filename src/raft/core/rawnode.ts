@@ -281,6 +281,25 @@ export class RawNode {
     return rd;
   }
 
+  /**
+   * While a Ready is outstanding (its write in progress): the leader's replication traffic that
+   * may leave now — AppendEntries for entries proposed since, heartbeats, read rounds. Only when
+   * the current term and vote are already durable; everything else waits for the next Ready.
+   * Lets followers append the next batch while the leader's own fsync is still running.
+   */
+  takeEarlyMessages(): Message[] {
+    const r = this.r;
+    if (!this.outstanding || r.role !== Role.Leader) return [];
+    if (r.term !== this.durableHard.term || r.vote !== this.durableHard.vote) return [];
+    r.flush();
+    if (r.msgs.length === 0) return [];
+    const early: Message[] = [];
+    const rest: Message[] = [];
+    for (const m of r.msgs) (SEND_BEFORE_PERSIST.has(m.type) ? early : rest).push(m);
+    r.msgs = rest;
+    return early;
+  }
+
   /** Acknowledges that `rd` was processed: persisted, sent, applied. */
   advance(rd: Ready): void {
     invariant(rd === this.outstanding, 'advance() of a Ready that is not the outstanding one');

@@ -416,7 +416,14 @@ export class RaftNode<R = unknown> {
   }
 
   private runOnce(): void {
-    if (this.stopped || this.persisting || !this.raw.hasReady()) return;
+    if (this.stopped) return;
+    if (this.persisting) {
+      // The leader's fsync is running: followers can append what was proposed since.
+      const early = this.raw.takeEarlyMessages();
+      if (early.length > 0) this.sendAll(early);
+      return;
+    }
+    if (!this.raw.hasReady()) return;
     const rd = this.raw.ready();
     this.persisting = true;
     this.persistDone = this.processReady(rd).then(
