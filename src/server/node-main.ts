@@ -47,7 +47,7 @@ const transport = new TcpTransport({ nodeId: id, host, port });
 for (const [pid, a] of peers) if (pid !== id) transport.setPeer(pid, a.host, a.port);
 let storage: DiskStorage;
 try {
-  storage = DiskStorage.open(dataDir, { onRepair: (m) => process.stderr.write(`raftkv node ${id}: repaired: ${m}\n`) });
+  storage = await DiskStorage.open(dataDir, { onRepair: (m) => process.stderr.write(`raftkv node ${id}: repaired: ${m}\n`) });
 } catch (err) {
   fail(`cannot open ${dataDir}: ${(err as Error).message}`);
 }

@@ -1,37 +1,74 @@
-// Small durable-file helpers.
+// Small durable-file helpers shared by the log, meta and snapshot stores.
 
-import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { open, rename, writeFile } from 'node:fs/promises';
+import { readSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { ioError } from './errors.js';
 
-/** fsync a directory so that renames and unlinks in it are durable. */
-export function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
+/** fsync a directory, making the creates, renames and unlinks in it durable. */
 export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+  let fh: FileHandle | undefined;
   try {
+    fh = await open(dir, 'r');
     await fh.sync();
+  } catch (err) {
+    throw ioError(`fsync of directory ${dir}`, err);
   } finally {
-    await fh.close();
+    await fh?.close().catch(() => {});
   }
 }
 
-/** Writes a file atomically: temp file, fsync, rename over the target, fsync the directory. */
-export async function writeFileAtomic(dir: string, name: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${dir}/${name}.tmp`;
-  await writeFile(tmp, data);
-  const fh = await open(tmp, 'r+');
-  try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
+// Fewer buffers per writev than any platform's IOV_MAX (1024 on Linux).
+const MAX_IOV = 512;
+
+/** Writes every byte of `bufs` at `position`, looping over short writes. */
+export async function writeFully(fh: FileHandle, bufs: readonly Uint8Array[], position: number): Promise<void> {
+  let pos = position;
+  for (let i = 0; i < bufs.length; i += MAX_IOV) {
+    let batch = bufs.slice(i, i + MAX_IOV);
+    let want = 0;
+    for (const b of batch) want += b.byteLength;
+    while (want > 0) {
+      const { bytesWritten } = await fh.writev(batch, pos);
+      if (bytesWritten <= 0) throw new Error(`writev wrote ${bytesWritten} bytes at ${pos}`);
+      pos += bytesWritten;
+      want -= bytesWritten;
+      if (want > 0) batch = dropPrefix(batch, bytesWritten);
+    }
   }
-  await rename(tmp, `${dir}/${name}`);
-  await fsyncDir(dir);
+}
+
+function dropPrefix(bufs: readonly Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let skip = n;
+  for (const b of bufs) {
+    if (skip >= b.byteLength) {
+      skip -= b.byteLength;
+      continue;
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
+}
+
+/** Reads exactly `length` bytes at `position` (synchronously), or throws IO_ERROR at end of file. */
+export function readFullySync(fd: number, path: string, position: number, length: number): Buffer {
+  // Not from the shared pool: decoded entries keep views into this buffer.
+  const buf = Buffer.allocUnsafeSlow(length);
+  let got = 0;
+  try {
+    while (got < length) {
+      const n = readSync(fd, buf, got, length - got, position + got);
+      if (n === 0) throw new Error(`unexpected end of file at byte ${position + got}`);
+      got += n;
+    }
+  } catch (err) {
+    throw ioError(`read of ${path}`, err);
+  }
+  return buf;
+}
+
+/** Index as a fixed-width decimal, so file names sort in index order. */
+export function pad20(n: number): string {
+  return String(n).padStart(20, '0');
 }

@@ -1,216 +1,255 @@
-// The Raft log on disk: a directory of segment files named after the index of their first entry
-// (`<first index, 20 digits>.seg`), each a sequence of checksummed records (entry-codec.ts).
+// The Raft log on disk: a directory of segment files (see segment.ts for names and format).
 //
-// - Appends are written to the page cache at once (a memcpy); `sync()` makes everything written
-//   so far durable with one fdatasync per dirty segment (group commit: concurrent callers share
-//   a sync). The event loop never waits for the disk: fdatasync runs on the thread pool.
-// - A segment rolls when it reaches `segmentBytes` or when the term changes.
-// - Suffix truncation (an append over existing indexes) truncates the segment holding the first
-//   overwritten index and deletes the segments after it. Prefix compaction deletes whole
-//   segments only.
-// - Recent entries are served from a tail cache bounded in bytes; older ones are read from the
-//   files (checksums verified on every read).
-// - Recovery: every record is checked; a torn last record of the last segment (a short frame,
-//   zero fill, or a bad checksum on the final record) is cut off; any other bad record refuses
-//   to open with CORRUPT_LOG naming the file and the byte offset.
+// Writes. `append()` only updates the in-memory index and the tail cache and queues the encoded
+// records; `sync()` hands everything queued to one flush that writes it (one writev per segment
+// run) and makes it durable with one fdatasync per touched file, all through fs.promises, so the
+// event loop never waits for the disk. Concurrent sync() callers share flushes (group-commit.ts).
+// Queued data is also flushed in the background once `maxBufferedBytes` accumulate.
+//
+// Rolling. A new segment starts when the next record would take the current one past
+// `segmentBytes`, or when the term changes (so each segment holds a single term).
+//
+// Truncation. Appending at an index <= lastIndex replaces that entry and everything after it:
+// later segments are deleted and the segment holding the index is truncated (to just its
+// header if the index is its first). Compaction (`compact(i)`) deletes only whole segments whose
+// entries are all <= i, never the last one; entries up to i are no longer served even if still
+// in a file.
+//
+// Crash ordering. The flush executes queued operations in order, with barriers (fdatasync of the
+// files written so far, fsync of the directory if files were created or deleted) before creating
+// a segment and before rewriting a truncated one. So on disk: a segment exists only if every
+// segment before it is complete and durable; deleted later segments never reappear next to
+// rewritten data; and new bytes are never mixed with stale ones. Only the last segment can hold
+// a torn tail.
+//
+// Recovery (`open()`). Every header and record is checked (CRC, index continuity, one term per
+// segment, terms not decreasing). Unusable bytes at the end of the last segment that look like an
+// interrupted write (a zero-filled hole, or nothing valid after them) are cut off and logged; a
+// last segment whose header never made it is removed. Anything else refuses to open with
+// CORRUPT_LOG naming the file and the byte offset.
+//
+// Reads. The newest entries come from a tail cache bounded by `cacheBytes`; older ones are read
+// synchronously (the core's storage interface is synchronous) with one pread per segment run,
+// using the per-segment offset index, and re-verified.
 
-import { closeSync, fdatasync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, unlink } from 'node:fs/promises';
 import { RaftError, invariant } from '../raft/core/errors.js';
-import { limitSize } from '../raft/core/storage.js';
+import { entrySize } from '../raft/core/storage.js';
 import type { Entry } from '../raft/core/types.js';
-import { type DecodeResult, decodeRecord, encodeRecord } from './entry-codec.js';
-import { StorageError } from './errors.js';
-import { fsyncDir } from './fs-util.js';
-import { pad } from './snapshot-store.js';
+import { encodeRecords, recordSize } from './entry-codec.js';
+import { StorageError, ioError } from './errors.js';
+import { fsyncDir, writeFully } from './fs-util.js';
+import { GroupCommit } from './group-commit.js';
+import { type StorageLogger, noopStorageLogger } from './logger.js';
+import { Segment, encodeSegmentHeader, parseSegmentFileName, scanSegment, segmentFileName } from './segment.js';
+import { TailCache } from './tail-cache.js';
+
+const MiB = 1024 * 1024;
+/** What entrySize() adds to an entry's data bytes. */
+const ENTRY_SIZE_OVERHEAD = entrySize({ term: 0, index: 0, type: 0, data: new Uint8Array(0) });
 
 export interface LogStoreOptions {
-  /** Roll to a new segment file past this size. Default 64 MiB. */
+  /** Roll to a new segment once the next record would pass this size. Default 64 MiB. */
   segmentBytes?: number;
-  /** Bytes of recent entries kept in memory. Default 64 MiB. */
+  /** Bytes of recent entries served from memory. Default 64 MiB. */
   cacheBytes?: number;
-  /** Told about repairs made on open (torn tail cut off). */
-  onRepair?: (message: string) => void;
+  /** Flush (write and sync) in the background once this much is queued. Default 16 MiB. */
+  maxBufferedBytes?: number;
+  /** Told about repairs made on open. */
+  logger?: StorageLogger;
 }
 
-interface Segment {
-  /** Index of the first entry; also the file name. */
-  readonly first: number;
-  readonly path: string;
-  fd: number;
-  /** Bytes in the file. */
-  size: number;
-  // invariant: offsets.length === terms.length === number of entries; entry first+k at offsets[k]
-  offsets: number[];
-  terms: number[];
+interface WriteOp {
+  readonly kind: 'write';
+  readonly seg: Segment;
+  readonly pos: number;
+  readonly bufs: Buffer[];
+  bytes: number;
+  /** Lowest entry index in the write (Infinity for a header alone): pins the cache from there. */
+  firstIndex: number;
 }
 
-const promisedDatasync = (fd: number): Promise<void> =>
-  new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+type Op =
+  | { readonly kind: 'create'; readonly seg: Segment }
+  | WriteOp
+  | { readonly kind: 'truncate'; readonly seg: Segment; readonly size: number }
+  | { readonly kind: 'delete'; readonly seg: Segment };
 
 export class LogStore {
-  private readonly segments: Segment[] = [];
-  /** The index just before the first entry kept, and its term if known. */
-  private baseIndex = 0;
-  private baseTerm: number | undefined = 0;
-  // invariant: cache holds entries [cacheFirst, lastIndex()] (possibly empty), cacheBytes their size
-  private cache: Entry[] = [];
-  private cacheFirst = 1;
-  private cacheBytes = 0;
-  private readonly dirty = new Set<Segment>();
-  private dirDirty = false;
+  private segments: Segment[] = [];
+  /** Entries up to `base` are compacted; `baseTerm` is the term at base. */
+  private base = 0;
+  private baseTerm = 0;
+  private cache = new TailCache(1);
+  /** Operations not yet taken by a flush. */
+  private ops: Op[] = [];
+  private queuedBytes = 0;
+  private flushes = 0;
+  /** Writes not yet completed (queued or in flight): their entries must stay cached. */
+  private readonly unwritten = new Set<WriteOp>();
+  private readonly group: GroupCommit;
   private closed = false;
-  private syncing: Promise<void> = Promise.resolve();
-  private queuedSync: Promise<void> | undefined;
+  private failure: StorageError | undefined;
   private readonly segmentBytes: number;
   private readonly maxCacheBytes: number;
+  private readonly maxBufferedBytes: number;
+  private readonly logger: StorageLogger;
 
   private constructor(
-    private readonly dir: string,
+    readonly dir: string,
     opts: LogStoreOptions,
   ) {
-    this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
-    this.maxCacheBytes = opts.cacheBytes ?? 64 * 1024 * 1024;
+    this.segmentBytes = positive('segmentBytes', opts.segmentBytes ?? 64 * MiB);
+    this.maxCacheBytes = nonNegative('cacheBytes', opts.cacheBytes ?? 64 * MiB);
+    this.maxBufferedBytes = positive('maxBufferedBytes', opts.maxBufferedBytes ?? 16 * MiB);
+    this.logger = opts.logger ?? noopStorageLogger;
+    this.group = new GroupCommit(
+      () => this.flush(),
+      () => this.ops.length > 0,
+    );
   }
 
-  /** Opens (creating if needed) the log in `dir`, validating and repairing as described above. */
-  static open(dir: string, opts: LogStoreOptions = {}): LogStore {
-    mkdirSync(dir, { recursive: true });
+  /** Opens (creating if needed) the log in `dir`, validating and repairing it (see above). */
+  static async open(dir: string, opts: LogStoreOptions = {}): Promise<LogStore> {
     const log = new LogStore(dir, opts);
-    log.recover(opts.onRepair ?? (() => {}));
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw ioError(`create log directory ${dir}`, err);
+    }
+    try {
+      await log.recover();
+    } catch (err) {
+      await log.closeFiles();
+      throw ioError(`open log ${dir}`, err);
+    }
     return log;
   }
 
-  private recover(onRepair: (msg: string) => void): void {
-    const names = readdirSync(this.dir)
-      .filter((n) => /^\d{20}\.seg$/.test(n))
-      .sort();
-    let expected: number | undefined;
-    for (let s = 0; s < names.length; s++) {
-      const name = names[s]!;
-      const isLast = s === names.length - 1;
-      const path = `${this.dir}/${name}`;
-      const first = Number(name.slice(0, 20));
-      if (expected !== undefined && first !== expected) {
-        throw new StorageError('CORRUPT_LOG', `${path}: segment starts at index ${first}, expected ${expected} (a segment is missing)`);
+  private async recover(): Promise<void> {
+    const firsts = (await readdir(this.dir))
+      .map(parseSegmentFileName)
+      .filter((n): n is number => n !== undefined)
+      .sort((a, b) => a - b);
+    let dirChanged = false;
+    for (let k = 0; k < firsts.length; k++) {
+      const first = firsts[k]!;
+      const isLast = k === firsts.length - 1;
+      const path = `${this.dir}/${segmentFileName(first)}`;
+      const buf = await readFile(path);
+      const scan = scanSegment(buf, first);
+      const p = scan.problem;
+      if (p && (!isLast || !p.torn)) {
+        const what = scan.prevTerm === undefined ? 'header' : 'record';
+        throw new StorageError('CORRUPT_LOG', `${path}: corrupt ${what} at byte offset ${p.offset}: ${p.reason}`);
       }
-      const buf = readFileSync(path);
-      const seg: Segment = { first, path, fd: -1, size: 0, offsets: [], terms: [] };
-      let off = 0;
-      let prevTerm = this.segments.length > 0 ? lastTermOf(this.segments[this.segments.length - 1]!) : 0;
-      while (off < buf.length) {
-        const r: DecodeResult = decodeRecord(buf, off);
-        if (r.kind !== 'ok') {
-          const tornTail = isLast && (r.kind === 'short' || isZero(buf, off) || finalRecord(buf, off));
-          if (!tornTail) {
-            const why = r.kind === 'short' ? 'truncated record' : r.reason;
-            throw new StorageError('CORRUPT_LOG', `${path}: corrupt record at byte offset ${off}: ${why}`);
-          }
-          onRepair(`${path}: cut off a torn record at byte offset ${off} (${buf.length - off} bytes)`);
-          break;
-        }
-        const idx = first + seg.offsets.length;
-        if (r.entry.index !== idx) {
-          throw new StorageError('CORRUPT_LOG', `${path}: record at byte offset ${off} holds index ${r.entry.index}, expected ${idx}`);
-        }
-        if (r.entry.term < prevTerm) {
-          throw new StorageError('CORRUPT_LOG', `${path}: record at byte offset ${off} has term ${r.entry.term} below the previous term ${prevTerm}`);
-        }
-        prevTerm = r.entry.term;
-        seg.offsets.push(off);
-        seg.terms.push(r.entry.term);
-        off += r.size;
-      }
-      seg.fd = openSync(path, 'r+');
-      if (off < buf.length) {
-        ftruncateSync(seg.fd, off);
-        this.dirty.add(seg);
-      }
-      seg.size = off;
-      if (seg.offsets.length === 0 && !isLast) {
-        // An empty segment in the middle cannot hold anything: drop it.
-        closeSync(seg.fd);
-        unlinkSync(path);
-        this.dirDirty = true;
+      if (p && scan.prevTerm === undefined) {
+        // The last segment's header never reached the disk: it was being created in the crash.
+        this.logger.warn(`removed a half-created log segment ${path} (${p.reason})`, { path, bytes: buf.length });
+        await unlink(path);
+        dirChanged = true;
         continue;
       }
-      this.segments.push(seg);
-      expected = first + seg.offsets.length;
+      const prev = this.segments[this.segments.length - 1];
+      if (prev && first !== prev.lastIndex + 1) {
+        throw new StorageError(
+          'CORRUPT_LOG',
+          `${path}: starts at index ${first} but ${prev.path} ends at index ${prev.lastIndex} (a segment is missing or overlaps)`,
+        );
+      }
+      if (prev && scan.prevTerm !== prev.lastTerm) {
+        throw new StorageError('CORRUPT_LOG', `${path}: header says the previous term is ${scan.prevTerm}, but ${prev.path} ends with term ${prev.lastTerm}`);
+      }
+      const s = new Segment(this.dir, first, scan.prevTerm!);
+      s.offsets = scan.offsets;
+      s.term = scan.term;
+      s.size = scan.validEnd;
+      s.fh = await open(s.path, 'r+');
+      this.segments.push(s);
+      if (p) {
+        await s.fh.truncate(scan.validEnd);
+        await s.fh.datasync();
+        this.logger.warn(`cut off a torn record at byte offset ${p.offset} of ${s.path} (${buf.length - p.offset} bytes: ${p.reason})`, {
+          path: s.path,
+          offset: p.offset,
+          bytes: buf.length - p.offset,
+        });
+      }
     }
-    if (this.segments.length > 0) {
-      this.baseIndex = this.segments[0]!.first - 1;
-      this.baseTerm = this.baseIndex === 0 ? 0 : undefined;
+    if (dirChanged) await fsyncDir(this.dir);
+    const head = this.segments[0];
+    if (head) {
+      this.base = head.first - 1;
+      this.baseTerm = head.prevTerm;
     }
-    this.cacheFirst = this.lastIndex() + 1;
+    this.cache.reset(this.lastIndex() + 1);
   }
 
-  // ---------------------------------------------------------------- reads
+  // ------------------------------------------------------------------------------- reads
 
+  /** Index of the first entry served (compacted entries are not). */
   firstIndex(): number {
-    return this.baseIndex + 1;
+    return this.base + 1;
   }
 
   lastIndex(): number {
-    for (let s = this.segments.length - 1; s >= 0; s--) {
-      const seg = this.segments[s]!;
-      if (seg.offsets.length > 0) return seg.first + seg.offsets.length - 1;
-    }
-    return this.baseIndex;
+    const tail = this.segments[this.segments.length - 1];
+    return tail ? Math.max(tail.lastIndex, this.base) : this.base;
   }
 
-  /** Term of entry i, or undefined if unknown (compacted, or the unrecorded base). */
+  /** Term of entry i for firstIndex() - 1 <= i <= lastIndex(), else undefined. */
   term(i: number): number | undefined {
-    if (i === this.baseIndex) return this.baseTerm;
-    if (i < this.baseIndex || i > this.lastIndex()) return undefined;
-    const seg = this.segmentOf(i);
-    return seg.terms[i - seg.first];
+    this.checkUsable();
+    if (i === this.base) return this.baseTerm;
+    if (i < this.base || i > this.lastIndex()) return undefined;
+    return this.segmentOf(i).term;
   }
 
-  /** Entries in [lo, hi) limited to maxBytes (at least one). */
+  /**
+   * Entries [lo, hi): at least one if lo < hi, then no more than maxBytes in all (sizes as
+   * entrySize() counts them). Throws RaftError COMPACTED / UNAVAILABLE like MemoryStorage.
+   */
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    this.checkOpen();
-    if (lo <= this.baseIndex) throw new RaftError('COMPACTED', `entries from ${lo} are compacted (first index ${this.firstIndex()})`);
-    if (hi > this.lastIndex() + 1) throw new RaftError('UNAVAILABLE', `entries up to ${hi - 1} beyond last index ${this.lastIndex()}`);
+    this.checkUsable();
+    if (lo <= this.base) throw new RaftError('COMPACTED', `entries [${lo}, ${hi}) compacted at ${this.base}`);
+    const last = this.lastIndex();
+    if (hi > last + 1) throw new RaftError('UNAVAILABLE', `entries [${lo}, ${hi}) beyond last index ${last}`);
     const out: Entry[] = [];
     let size = 0;
     let i = lo;
-    while (i < hi && i < this.cacheFirst) {
-      // From disk, one read per segment.
+    const cacheFirst = this.cache.firstIndex;
+    while (i < hi) {
+      if (i >= cacheFirst) {
+        const e = this.cache.get(i);
+        const s = entrySize(e);
+        if (out.length > 0 && size + s > maxBytes) break;
+        out.push(e);
+        size += s;
+        i++;
+        continue;
+      }
+      // From the files: as many as fit, up to the segment's end or the cache, in one read.
       const seg = this.segmentOf(i);
-      const segLast = seg.first + seg.offsets.length - 1;
-      const upto = Math.min(hi - 1, segLast, this.cacheFirst - 1);
-      const start = seg.offsets[i - seg.first]!;
-      const end = upto === segLast ? seg.size : seg.offsets[upto + 1 - seg.first]!;
-      const buf = Buffer.allocUnsafe(end - start);
-      let got = 0;
-      while (got < buf.length) {
-        const n = readSync(seg.fd, buf, got, buf.length - got, start + got);
-        if (n === 0) throw new StorageError('IO_ERROR', `${seg.path}: unexpected end of file at ${start + got}`);
-        got += n;
-      }
-      let off = 0;
-      for (let k = i; k <= upto; k++) {
-        const r = decodeRecord(buf, off);
-        if (r.kind !== 'ok') {
-          throw new StorageError('CORRUPT_LOG', `${seg.path}: corrupt record at byte offset ${start + off} on read: ${r.kind === 'bad' ? r.reason : 'truncated'}`);
+      const stop = Math.min(hi, seg.lastIndex + 1, cacheFirst);
+      let j = i;
+      let full = false;
+      while (j < stop) {
+        const s = seg.dataBytes(j) + ENTRY_SIZE_OVERHEAD;
+        if ((out.length > 0 || j > i) && size + s > maxBytes) {
+          full = true;
+          break;
         }
-        out.push(r.entry);
-        size += r.entry.data.byteLength + 24;
-        off += r.size;
-        if (size > maxBytes && out.length > 0) return limitSize(out, maxBytes);
+        size += s;
+        j++;
       }
-      i = upto + 1;
+      if (j > i) for (const e of seg.read(i, j)) out.push(e);
+      i = j;
+      if (full) break;
     }
-    for (; i < hi; i++) {
-      const e = this.cache[i - this.cacheFirst]!;
-      out.push(e);
-      size += e.data.byteLength + 24;
-      if (size > maxBytes) break;
-    }
-    return limitSize(out, maxBytes);
+    return out;
   }
 
   private segmentOf(i: number): Segment {
-    // Binary search for the last segment whose first <= i.
     let lo = 0;
     let hi = this.segments.length - 1;
     while (lo < hi) {
@@ -219,206 +258,250 @@ export class LogStore {
       else hi = mid - 1;
     }
     const seg = this.segments[lo];
-    invariant(seg !== undefined && i >= seg.first && i < seg.first + seg.offsets.length, () => `no segment holds index ${i}`);
+    invariant(seg !== undefined && i >= seg.first && i <= seg.lastIndex, () => `no segment holds index ${i}`);
     return seg;
   }
 
-  // ---------------------------------------------------------------- writes
+  // ------------------------------------------------------------------------------ writes
 
-  /** Writes entries (replacing any at or after entries[0].index). Durable after sync(). */
+  /**
+   * Appends entries (consecutive indexes); an entry at an existing index replaces it and
+   * everything after it. Entries at or below the compaction point are ignored. Visible to reads
+   * at once; durable once a later sync() resolves.
+   */
   append(entries: readonly Entry[]): void {
-    this.checkOpen();
+    this.checkUsable();
     if (entries.length === 0) return;
-    const first = entries[0]!.index;
-    const last = this.lastIndex();
-    invariant(first > this.baseIndex, () => `append at ${first} at or below the compacted base ${this.baseIndex}`);
-    invariant(first <= last + 1, () => `append at ${first} leaves a gap after ${last}`);
-    if (first <= last) this.truncateFrom(first);
-    let seg = this.segments[this.segments.length - 1];
-    // Records bound for `seg`, written with one syscall when the batch ends or the segment rolls.
-    let batch: Buffer[] = [];
-    let batchStart = seg?.size ?? 0;
-    const flush = (): void => {
-      if (!seg || batch.length === 0) return;
-      const buf = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
-      let written = 0;
-      while (written < buf.length) written += writeSync(seg.fd, buf, written, buf.length - written, batchStart + written);
-      batch = [];
-      this.dirty.add(seg);
-    };
-    for (const e of entries) {
-      const rec = encodeRecord(e);
-      const segTerm = seg && seg.terms.length > 0 ? seg.terms[seg.terms.length - 1]! : undefined;
-      if (!seg || (seg.offsets.length > 0 && (seg.size + rec.length > this.segmentBytes || segTerm !== e.term))) {
-        flush();
-        seg = this.newSegment(e.index);
-        batchStart = 0;
-      }
-      batch.push(rec);
-      seg.offsets.push(seg.size);
-      seg.terms.push(e.term);
-      seg.size += rec.length;
-      this.cache.push(e);
-      this.cacheBytes += e.data.byteLength + 24;
+    for (let k = 1; k < entries.length; k++) {
+      invariant(entries[k]!.index === entries[0]!.index + k, () => `append of non-consecutive indexes at ${entries[0]!.index + k}`);
     }
-    flush();
+    let ents = entries;
+    if (ents[0]!.index <= this.base) {
+      if (ents[ents.length - 1]!.index <= this.base) return;
+      ents = ents.slice(this.base + 1 - ents[0]!.index);
+    }
+    const first = ents[0]!.index;
+    const last = this.lastIndex();
+    invariant(first <= last + 1, () => `append gap: log ends at ${last}, got ${first}`);
+    if (first <= last) this.truncateFrom(first);
+
+    let prevTerm = this.lastTerm();
+    let seg = this.segments[this.segments.length - 1];
+    let run: Entry[] = [];
+    let runPos = 0;
+    for (const e of ents) {
+      invariant(e.term >= prevTerm, () => `entry ${e.index} has term ${e.term} below the previous term ${prevTerm}`);
+      const bytes = recordSize(e);
+      if (!seg || (seg.count > 0 && (seg.term !== e.term || seg.size + bytes > this.segmentBytes))) {
+        if (run.length > 0) this.queueWrite(seg!, runPos, run);
+        run = [];
+        seg = this.newSegment(e.index, prevTerm);
+      }
+      if (run.length === 0) runPos = seg.size;
+      seg.push(e.term, bytes);
+      run.push(e);
+      this.cache.push(e);
+      prevTerm = e.term;
+    }
+    this.queueWrite(seg!, runPos, run);
     this.evict();
+    if (this.queuedBytes >= this.maxBufferedBytes) {
+      // Nobody waits on it; a failure is kept in `failure` and fails the next call.
+      this.group.request().catch(() => {});
+    }
   }
 
-  private newSegment(first: number): Segment {
-    const path = `${this.dir}/${pad(first)}.seg`;
-    const fd = openSync(path, 'w+');
-    const seg: Segment = { first, path, fd, size: 0, offsets: [], terms: [] };
+  private lastTerm(): number {
+    const tail = this.segments[this.segments.length - 1];
+    if (!tail || tail.lastIndex <= this.base) return this.baseTerm;
+    return tail.lastTerm;
+  }
+
+  private newSegment(first: number, prevTerm: number): Segment {
+    const seg = new Segment(this.dir, first, prevTerm);
     this.segments.push(seg);
-    this.dirDirty = true;
+    this.ops.push({ kind: 'create', seg });
+    this.queueBytes(seg, 0, encodeSegmentHeader(first, prevTerm), Infinity);
     return seg;
   }
 
-  /** Removes entries at and after index i. */
-  private truncateFrom(i: number): void {
-    while (this.segments.length > 0) {
-      const seg = this.segments[this.segments.length - 1]!;
-      if (seg.first < i || (seg.first === i && this.segments.length === 1)) {
-        const k = i - seg.first;
-        if (k < seg.offsets.length) {
-          ftruncateSync(seg.fd, seg.offsets[k]!);
-          seg.size = seg.offsets[k]!;
-          seg.offsets.length = k;
-          seg.terms.length = k;
-          this.dirty.add(seg);
-        }
-        break;
-      }
-      closeSync(seg.fd);
-      unlinkSync(seg.path);
-      this.dirty.delete(seg);
-      this.segments.pop();
-      this.dirDirty = true;
-    }
-    if (i < this.cacheFirst) {
-      this.cache = [];
-      this.cacheBytes = 0;
-      this.cacheFirst = i;
-    } else {
-      for (const e of this.cache.splice(i - this.cacheFirst)) this.cacheBytes -= e.data.byteLength + 24;
-    }
+  private queueWrite(seg: Segment, pos: number, run: readonly Entry[]): void {
+    if (run.length === 0) return;
+    this.queueBytes(seg, pos, encodeRecords(run), run[0]!.index);
   }
 
-  private evict(): void {
-    let k = 0;
-    while (this.cacheBytes > this.maxCacheBytes && k < this.cache.length - 1) {
-      this.cacheBytes -= this.cache[k]!.data.byteLength + 24;
-      k++;
+  private queueBytes(seg: Segment, pos: number, buf: Buffer, firstIndex: number): void {
+    this.queuedBytes += buf.length;
+    const prev = this.ops[this.ops.length - 1];
+    if (prev && prev.kind === 'write' && prev.seg === seg && prev.pos + prev.bytes === pos) {
+      prev.bufs.push(buf);
+      prev.bytes += buf.length;
+      prev.firstIndex = Math.min(prev.firstIndex, firstIndex);
+      return;
     }
-    if (k > 0) {
-      this.cache = this.cache.slice(k);
-      this.cacheFirst += k;
+    const op: WriteOp = { kind: 'write', seg, pos, bufs: [buf], bytes: buf.length, firstIndex };
+    this.ops.push(op);
+    this.unwritten.add(op);
+  }
+
+  /** Removes entries at and after index i (base < i <= lastIndex). */
+  private truncateFrom(i: number): void {
+    for (let tail = this.segments[this.segments.length - 1]; tail && tail.first > i; tail = this.segments[this.segments.length - 1]) {
+      this.segments.pop();
+      this.ops.push({ kind: 'delete', seg: tail });
     }
+    const seg = this.segments[this.segments.length - 1];
+    invariant(seg !== undefined, () => `truncation at ${i}: no segment holds it`);
+    const size = seg.truncateAt(i);
+    this.ops.push({ kind: 'truncate', seg, size });
+    this.cache.truncateFrom(i);
   }
 
   /**
-   * Deletes whole segments whose entries are all <= index (never the last segment). The log
-   * then starts right after the deleted ones; `termAtBase` records the term of the new base.
+   * Stops serving entries up to `index` and deletes the segments whose entries are all <= index
+   * (never the last one). The deletions happen at the next sync().
    */
   compact(index: number): void {
-    this.checkOpen();
-    while (this.segments.length > 1) {
-      const seg = this.segments[0]!;
-      const segLast = seg.first + seg.offsets.length - 1;
-      if (segLast > index) break;
-      this.baseIndex = segLast;
-      this.baseTerm = seg.terms[seg.terms.length - 1];
-      closeSync(seg.fd);
-      unlinkSync(seg.path);
-      this.dirty.delete(seg);
-      this.segments.shift();
-      this.dirDirty = true;
+    this.checkUsable();
+    if (index <= this.base) return;
+    const last = this.lastIndex();
+    invariant(index <= last, () => `compact at ${index} beyond last index ${last}`);
+    this.baseTerm = this.term(index)!;
+    this.base = index;
+    while (this.segments.length > 1 && this.segments[0]!.lastIndex <= index) {
+      this.ops.push({ kind: 'delete', seg: this.segments.shift()! });
     }
-    if (this.cacheFirst <= this.baseIndex) {
-      const drop = this.baseIndex + 1 - this.cacheFirst;
-      for (const e of this.cache.splice(0, drop)) this.cacheBytes -= e.data.byteLength + 24;
-      this.cacheFirst = this.baseIndex + 1;
-    }
+    this.cache.dropBefore(index + 1);
   }
 
-  /** Drops the whole log; it continues after (index, term) (a snapshot from the leader). */
+  /** Drops the whole log: it continues after (index, term), e.g. a snapshot from the leader. */
   reset(index: number, term: number): void {
-    this.checkOpen();
-    for (const seg of this.segments) {
-      closeSync(seg.fd);
-      unlinkSync(seg.path);
-    }
-    this.segments.length = 0;
-    this.dirty.clear();
-    this.dirDirty = true;
-    this.baseIndex = index;
+    this.checkUsable();
+    for (const seg of this.segments) this.ops.push({ kind: 'delete', seg });
+    this.segments = [];
+    this.base = index;
     this.baseTerm = term;
-    this.cache = [];
-    this.cacheBytes = 0;
-    this.cacheFirst = index + 1;
+    this.cache.reset(index + 1);
   }
 
-  /** The term of the base if a snapshot at exactly the base supplies it. */
-  knowBase(index: number, term: number): void {
-    if (index === this.baseIndex) this.baseTerm = term;
-  }
-
-  /** Makes all writes so far durable. Concurrent calls share one round of fsyncs. */
+  /** Resolves once everything appended (and truncated, compacted, reset) before it is durable. */
   sync(): Promise<void> {
-    this.checkOpen();
-    if (!this.queuedSync) {
-      this.queuedSync = this.syncing.then(() => {
-        this.queuedSync = undefined;
-        return this.doSync();
-      });
-      this.syncing = this.queuedSync.catch(() => {});
-    }
-    return this.queuedSync;
-  }
-
-  private async doSync(): Promise<void> {
-    const segs = [...this.dirty];
-    this.dirty.clear();
-    const dir = this.dirDirty;
-    this.dirDirty = false;
     try {
-      await Promise.all(
-        segs.map((s) =>
-          promisedDatasync(s.fd).catch((err: unknown) => {
-            // A segment deleted while the sync was under way has nothing left to make durable.
-            if (this.segments.includes(s)) throw err;
-          }),
-        ),
-      );
-      if (dir) await fsyncDir(this.dir);
+      this.checkUsable();
     } catch (err) {
-      throw new StorageError('IO_ERROR', `log sync failed in ${this.dir}: ${(err as Error).message}`, { cause: err });
+      return Promise.reject(err);
     }
+    return this.group.request();
   }
 
+  private async flush(): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.flushes++;
+    const ops = this.ops;
+    this.ops = [];
+    this.queuedBytes = 0;
+    const unsynced = new Set<Segment>();
+    const truncated = new Set<Segment>();
+    let dirDirty = false;
+    const barrier = async (): Promise<void> => {
+      await Promise.all([...unsynced].map((s) => s.fh!.datasync()));
+      unsynced.clear();
+      truncated.clear();
+      if (dirDirty) await fsyncDir(this.dir);
+      dirDirty = false;
+    };
+    try {
+      for (const op of ops) {
+        switch (op.kind) {
+          case 'create':
+            // A segment may exist on disk only once everything before it is durable.
+            await barrier();
+            op.seg.fh = await open(op.seg.path, 'wx+');
+            dirDirty = true;
+            break;
+          case 'write':
+            // New bytes where old ones were cut: the cut (and deletions) must be durable first.
+            if (truncated.has(op.seg)) await barrier();
+            await writeFully(op.seg.fh!, op.bufs, op.pos);
+            unsynced.add(op.seg);
+            break;
+          case 'truncate':
+            await op.seg.fh!.truncate(op.size);
+            unsynced.add(op.seg);
+            truncated.add(op.seg);
+            break;
+          case 'delete': {
+            unsynced.delete(op.seg);
+            truncated.delete(op.seg);
+            const fh = op.seg.fh;
+            op.seg.fh = undefined;
+            await fh?.close();
+            await unlink(op.seg.path).catch((err: NodeJS.ErrnoException) => {
+              if (err.code !== 'ENOENT') throw err;
+            });
+            dirDirty = true;
+            break;
+          }
+        }
+      }
+      await barrier();
+    } catch (err) {
+      this.failure = ioError(`log ${this.dir}: write or sync failed; the log refuses further use`, err);
+      throw this.failure;
+    }
+    for (const op of ops) if (op.kind === 'write') this.unwritten.delete(op);
+    this.evict();
+  }
+
+  private evict(): void {
+    let pin = Infinity;
+    for (const op of this.unwritten) pin = Math.min(pin, op.firstIndex);
+    this.cache.evict(this.maxCacheBytes, pin);
+  }
+
+  /** Syncs what is queued, then closes the files. Further calls fail with CLOSED. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.sync();
-    this.closed = true;
-    for (const seg of this.segments) closeSync(seg.fd);
+    try {
+      if (!this.failure) await this.group.request();
+    } finally {
+      this.closed = true;
+      await this.group.idle();
+      await this.closeFiles();
+    }
   }
 
-  private checkOpen(): void {
+  private async closeFiles(): Promise<void> {
+    for (const seg of this.segments) {
+      const fh = seg.fh;
+      seg.fh = undefined;
+      await fh?.close().catch(() => {});
+    }
+  }
+
+  private checkUsable(): void {
     if (this.closed) throw new StorageError('CLOSED', `log ${this.dir} is closed`);
+    if (this.failure) throw this.failure;
+  }
+
+  /** For tests and metrics. */
+  stats(): { segments: number; cachedEntries: number; cacheBytes: number; queuedBytes: number; flushes: number } {
+    return {
+      segments: this.segments.length,
+      cachedEntries: this.cache.length,
+      cacheBytes: this.cache.bytes,
+      queuedBytes: this.queuedBytes,
+      flushes: this.flushes,
+    };
   }
 }
 
-function lastTermOf(seg: Segment): number {
-  return seg.terms.length > 0 ? seg.terms[seg.terms.length - 1]! : 0;
+function positive(name: string, n: number): number {
+  if (!Number.isSafeInteger(n) || n <= 0) throw new StorageError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${n}`);
+  return n;
 }
 
-function isZero(buf: Buffer, off: number): boolean {
-  for (let i = off; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
-}
-
-/** The record at `off` claims to end exactly at the end of the file: it was the last write. */
-function finalRecord(buf: Buffer, off: number): boolean {
-  if (buf.length - off < 8) return true;
-  return off + 8 + buf.readUInt32LE(off) === buf.length;
+function nonNegative(name: string, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new StorageError('INVALID_ARGUMENT', `${name} must be a non-negative integer, got ${n}`);
+  return n;
 }

@@ -110,9 +110,11 @@ export class Raft {
     const { hardState, confState } = this.log.storage.initialState();
     applyConfState(this, confState);
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) {
+      // The stored commit index may lag (it is persisted lazily) and is then below the
+      // snapshot: the snapshot's index is committed anyway. Above the log it is corruption.
       invariant(
-        hardState.commit >= this.log.committed && hardState.commit <= this.log.lastIndex(),
-        () => `stored commit ${hardState.commit} out of range [${this.log.committed}, ${this.log.lastIndex()}]`,
+        hardState.commit <= this.log.lastIndex(),
+        () => `stored commit ${hardState.commit} beyond the last log index ${this.log.lastIndex()}`,
       );
       this.log.commitTo(hardState.commit);
       this.term = hardState.term;
