@@ -1,7 +1,7 @@
 // Benchmark reporting: HDR histograms of latency, a printed table, and a row appended to
 // BENCHMARKS.md with the command, date and machine.
 
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import * as hdr from 'hdr-histogram-js';
 
@@ -49,7 +49,7 @@ export function printTable(rows: Row[]): void {
 /** Appends a section with the rows to BENCHMARKS.md (created with a title if missing). */
 export function appendToBenchmarks(title: string, command: string, setup: string, rows: Row[]): void {
   const file = new URL('../../BENCHMARKS.md', import.meta.url);
-  if (!existsSync(file)) writeFileSync(file, '# raftkv benchmarks\n\nEvery row was appended by the benchmark that measured it.\n');
+  if (!existsSync(file)) writeFileSync(file, '# raftkv benchmarks\n\nEach section gives the command that measured it, the date and the setup.\n');
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const body = [
     '',
@@ -65,5 +65,4 @@ export function appendToBenchmarks(title: string, command: string, setup: string
     '',
   ].join('\n');
   appendFileSync(file, body);
-  void readFileSync;
 }
