@@ -2,9 +2,11 @@
 // server answers with a leader hint), caches it, follows redirects, and retries with
 // exponential backoff and jitter within a total deadline, over one connection per server.
 //
-// Writes are retried only after errors that prove they were not applied (NOT_LEADER, BUSY,
-// ...). A write whose reply was lost (connection dropped, timeout) fails with UNKNOWN_OUTCOME:
-// it may or may not have been applied, and retrying it blindly could apply it twice.
+// Every write carries (clientId, callId); a retry reuses the pair, and the server's retry cache
+// answers it with the original reply instead of applying it again. So a write whose reply was
+// lost (connection dropped, timeout, leader killed) is retried safely within the deadline; only
+// if the deadline passes without an answer does it fail with UNKNOWN_OUTCOME. Each write also
+// reports the lowest call id still waiting, so servers can forget older replies early.
 
 import { randomBytes } from 'node:crypto';
 import { type AdminAction, type Consistency, type ErrorHeader, Op, decodeMessage, encodeMessage } from '../server/protocol.js';
@@ -42,6 +44,8 @@ export class RaftClientError extends Error {
 
 /** Codes after which a write certainly was not applied, so it may be sent again. */
 const RETRY_WRITE = new Set(['NOT_LEADER', 'BUSY', 'TRANSFERRING_LEADERSHIP', 'LEADER_CHANGED', 'NO_LEADER']);
+/** Failures after which a write's fate is unknown; retried with the same call id. */
+const UNKNOWN_RETRY = new Set(['TIMEOUT', 'CLOSED', 'UNREACHABLE', 'REMOTE_ERROR']);
 /** Codes after which a read may be sent again (reads change nothing). */
 const RETRY_READ = new Set([...RETRY_WRITE, 'TIMEOUT', 'UNREACHABLE', 'CLOSED', 'QUEUE_FULL']);
 
@@ -53,6 +57,11 @@ export class RaftClient {
   private readonly attemptTimeoutMs: number;
   private leader: string | undefined;
   private next = 0;
+  /** Identifies this client's calls in the servers' retry cache. */
+  readonly clientId = `c-${randomBytes(8).toString('hex')}`;
+  private nextCallId = 1;
+  /** Calls sent and not yet answered (their replies must stay cached). */
+  private readonly inFlight = new Set<number>();
 
   constructor(o: RaftClientOptions) {
     if (o.servers.length === 0) throw new RaftClientError('INVALID_ARGUMENT', 'at least one server is needed');
@@ -70,9 +79,16 @@ export class RaftClient {
 
   /** Replicates a command; resolves with its log position and the state machine's result. */
   async apply(data: Uint8Array, opts: { expectedTerm?: number } = {}): Promise<{ term: number; index: number; result: Uint8Array }> {
-    const r = await this.call(Op.Apply, opts, data, true);
-    const h = r.header as { term: number; index: number };
-    return { term: h.term, index: h.index, result: r.body };
+    const callId = this.nextCallId++;
+    this.inFlight.add(callId);
+    try {
+      const header = (): object => ({ ...opts, clientId: this.clientId, callId, firstUnreplied: Math.min(...this.inFlight) });
+      const r = await this.call(Op.Apply, header, data, true);
+      const h = r.header as { term: number; index: number };
+      return { term: h.term, index: h.index, result: r.body };
+    } finally {
+      this.inFlight.delete(callId);
+    }
   }
 
   /** Reads through the state machine's query hook at the given consistency (default linearizable). */
@@ -104,11 +120,17 @@ export class RaftClient {
     return s.id;
   }
 
+  /**
+   * One call with retries. `write` calls carry a (clientId, callId) in `header`, so any failure
+   * may be retried: the retry cache makes it apply at most once.
+   */
   private async call(op: Op, header: unknown, body: Uint8Array | undefined, write: boolean, server?: string): Promise<{ header: unknown; body: Uint8Array }> {
     const deadline = Date.now() + this.timeoutMs;
     const tried: string[] = [];
     let attempt = 0;
     let lastErr = '';
+    /** Some attempt of this write may have reached a leader without an answer. */
+    let unknown = false;
     for (;;) {
       const target = this.pick(server);
       tried.push(target);
@@ -116,7 +138,7 @@ export class RaftClient {
       let leaderId: string | undefined;
       let notSent = false;
       try {
-        const payload = encodeMessage(op, header, body);
+        const payload = encodeMessage(op, typeof header === 'function' ? (header as () => object)() : header, body);
         const raw = await this.transport.request(target, this.groupId, payload, { timeoutMs: Math.max(1, Math.min(this.attemptTimeoutMs, deadline - Date.now())) });
         const res = decodeMessage<unknown>(raw);
         if (res.tag === 0) {
@@ -125,20 +147,21 @@ export class RaftClient {
         }
         const e = res.header as ErrorHeader;
         code = e.code;
+        // The server gave up waiting for the commit: the write may still apply.
+        if (write && code === 'TIMEOUT') unknown = true;
         leaderId = e.leaderId;
         lastErr = `${target}: ${e.code}: ${e.message}`;
       } catch (err) {
         code = err instanceof TransportError ? err.code : 'INTERNAL';
         lastErr = `${target}: ${code}: ${(err as Error).message}`;
         notSent = err instanceof TransportError && err.notSent;
-        if (write && !notSent && (code === 'TIMEOUT' || code === 'CLOSED' || code === 'UNREACHABLE' || code === 'REMOTE_ERROR')) {
-          // The request may have reached the leader: its outcome is unknown.
+        if (code === 'TIMEOUT' || code === 'CLOSED' || code === 'UNREACHABLE' || code === 'REMOTE_ERROR') {
+          // The request may have reached the leader; a retry with the same call id is safe.
+          unknown = unknown || (write && !notSent);
           this.leader = undefined;
-          throw new RaftClientError('UNKNOWN_OUTCOME', `write outcome unknown (${lastErr}); it may or may not have been applied`);
         }
       }
-      // A request that never left this process may be sent again even if it is a write.
-      const retry = (write ? RETRY_WRITE : RETRY_READ).has(code) || notSent;
+      const retry = (write ? RETRY_WRITE : RETRY_READ).has(code) || notSent || (write && unknown && UNKNOWN_RETRY.has(code));
       if (!retry) throw new RaftClientError(code, lastErr, leaderId);
       if (code === 'NOT_LEADER' || code === 'NO_LEADER' || code === 'UNREACHABLE' || code === 'CLOSED' || code === 'TIMEOUT' || code === 'QUEUE_FULL') {
         this.leader = leaderId && leaderId !== target && this.servers.some((s) => s.id === leaderId) ? leaderId : undefined;
@@ -147,7 +170,10 @@ export class RaftClient {
       const redirect = code === 'NOT_LEADER' && this.leader !== undefined && attempt < 3;
       const wait = redirect ? 0 : Math.min(1000, 20 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
       if (Date.now() + wait >= deadline) {
-        throw new RaftClientError('DEADLINE_EXCEEDED', `no success within ${this.timeoutMs} ms after ${attempt} attempts (tried ${[...new Set(tried)].join(', ')}; last: ${lastErr})`);
+        const what = `no success within ${this.timeoutMs} ms after ${attempt} attempts (tried ${[...new Set(tried)].join(', ')}; last: ${lastErr})`;
+        // A write that may have reached a leader and got no answer: it may have been applied.
+        if (unknown) throw new RaftClientError('UNKNOWN_OUTCOME', `write outcome unknown: ${what}`);
+        throw new RaftClientError('DEADLINE_EXCEEDED', what);
       }
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }

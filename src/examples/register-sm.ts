@@ -20,6 +20,19 @@ export class RegisterStateMachine implements StateMachine<Uint8Array> {
   private digest = 0;
   private appliedIndex = 0;
 
+  /** Leader, before logging: malformed commands are refused and never reach the log. */
+  startTransaction(data: Uint8Array): void {
+    if (data[0] !== 0x7b /* { */) return; // opaque payloads are accepted as they are
+    let cmd: { op?: unknown; key?: unknown };
+    try {
+      cmd = JSON.parse(dec.decode(data)) as { op?: unknown; key?: unknown };
+    } catch {
+      throw new Error('command is not valid JSON');
+    }
+    if (cmd.op !== 'set' && cmd.op !== 'add') throw new Error(`unknown command op ${JSON.stringify(cmd.op)} (want "set" or "add")`);
+    if (typeof cmd.key !== 'string' || cmd.key === '') throw new Error('command needs a non-empty string key');
+  }
+
   apply(batch: readonly CommittedEntry[]): Uint8Array[] {
     const out: Uint8Array[] = [];
     for (const e of batch) {

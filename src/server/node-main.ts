@@ -11,7 +11,7 @@ import { RegisterStateMachine } from '../examples/register-sm.js';
 import { RaftNode } from '../raft/runtime/raft-node.js';
 import { DiskStorage } from '../storage/disk-storage.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
-import { RaftServer } from './raft-server.js';
+import { RaftServer, serverStateMachine } from './raft-server.js';
 
 function fail(msg: string): never {
   process.stderr.write(`raftkv node: ${msg}\n`);
@@ -29,6 +29,10 @@ const { values } = parseArgs({
     'snapshot-every': { type: 'string', default: '0' },
     'snapshot-margin': { type: 'string', default: '1000' },
     join: { type: 'boolean', default: false },
+    'max-pending-requests': { type: 'string', default: '4096' },
+    'max-pending-bytes': { type: 'string', default: String(64 * 1024 * 1024) },
+    'max-entry-bytes': { type: 'string', default: String(4 * 1024 * 1024) },
+    'retry-cache-expiry-ms': { type: 'string', default: '60000' },
   },
 });
 const id = values.id ?? fail('--id is required');
@@ -51,7 +55,7 @@ try {
 } catch (err) {
   fail(`cannot open ${dataDir}: ${(err as Error).message}`);
 }
-const sm = new RegisterStateMachine();
+const sm = serverStateMachine(new RegisterStateMachine(), Number(values['retry-cache-expiry-ms']));
 const addr = await transport.listen();
 const node = await RaftNode.start<Uint8Array>({
   id,
@@ -64,8 +68,15 @@ const node = await RaftNode.start<Uint8Array>({
   heartbeatIntervalMs: Number(values['tick-ms']),
   snapshotEveryEntries: Number(values['snapshot-every']),
   snapshotMarginEntries: Number(values['snapshot-margin']),
+  maxEntryBytes: Number(values['max-entry-bytes']),
 });
-const server = new RaftServer(transport);
+// Fault tests: RAFTKV_FAULT_DROP_REPLIES=3,7 drops the first reply to call ids 3 and 7.
+const dropOnce = new Set((process.env['RAFTKV_FAULT_DROP_REPLIES'] ?? '').split(',').filter(Boolean).map(Number));
+const server = new RaftServer(transport, {
+  maxPendingRequests: Number(values['max-pending-requests']),
+  maxPendingBytes: Number(values['max-pending-bytes']),
+  ...(dropOnce.size > 0 ? { dropReply: (_c: string, callId: number) => dropOnce.delete(callId) } : {}),
+});
 server.addGroup(node, sm);
 process.stdout.write(`READY ${JSON.stringify({ id, host: addr.host, port: addr.port, pid: process.pid })}\n`);
 

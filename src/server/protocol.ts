@@ -16,8 +16,11 @@ export type Consistency = 'linearizable' | 'lease' | 'stale' | 'local';
 
 export interface ApplyHeader {
   expectedTerm?: number;
+  /** With callId: the retry cache key. A retried call carries the same pair. */
   clientId?: string;
   callId?: number;
+  /** The lowest call id this client still waits for (replies below it can be forgotten). */
+  firstUnreplied?: number;
 }
 
 export interface QueryHeader {

@@ -84,3 +84,28 @@ test('RaftNode: the entry-size limit and startTransaction rejections log nothing
   await assert.rejects(l.node.apply({ data: new Uint8Array(101) }), (e: unknown) => e instanceof RaftNodeError && e.code === 'ENTRY_TOO_LARGE' && /101 bytes.*100 bytes/.test(e.message));
   assert.equal(l.node.status().lastIndex, before);
 });
+
+test('RaftNode: a preAppend failure makes the leader step down and logs nothing', async () => {
+  const hub = new LoopbackHub();
+  const ids = ['e1', 'e2', 'e3'];
+  const nodes: RaftNode<number>[] = [];
+  for (const id of ids) {
+    const sm = new CounterSM();
+    const withHook = Object.assign(sm, {
+      preAppend(entry: { data: Uint8Array }): void {
+        if (new TextDecoder().decode(entry.data) === 'add:666') throw new Error('refusing the number of the beast');
+      },
+    });
+    const node = await RaftNode.start<number>({ id, groupId: 'g6', storage: new MemoryNodeStorage(), stateMachine: withHook, transport: hub.port(id), initialVoters: ids, tickMs: 10, electionTimeoutMs: 100, heartbeatIntervalMs: 20 });
+    started.push(node);
+    nodes.push(node);
+  }
+  await waitFor(() => nodes.some((n) => n.isLeader), 5000, 'leader');
+  const l = nodes.find((n) => n.isLeader)!;
+  await l.apply({ data: enc('add:1') });
+  const last = l.status().lastIndex;
+  await assert.rejects(l.apply({ data: enc('add:666') }), (e: unknown) => e instanceof RaftNodeError && e.code === 'STATE_MACHINE_ERROR' && /stepped down/.test(e.message));
+  assert.equal(l.isLeader, false, 'the leader stepped down');
+  assert.equal(l.status().lastIndex, last, 'nothing was appended');
+  await waitFor(() => nodes.some((n) => n.isLeader), 5000, 'a leader again');
+});

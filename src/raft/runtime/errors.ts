@@ -5,6 +5,7 @@
 export type NodeErrorCode =
   | 'NOT_LEADER' // this node does not lead; leaderId / leaderAddress say who does, if known
   | 'BUSY' // apply queue or uncommitted log full: retry later (never a permanent state)
+  | 'RESOURCE_UNAVAILABLE' // the server's pending-request permits are used up: retry later
   | 'TERM_MISMATCH' // expectedTerm differs from the leader's term
   | 'TRANSFERRING_LEADERSHIP' // proposals are refused while leadership moves
   | 'LEADER_CHANGED' // the entry was overwritten by a new leader: it was not applied
@@ -20,6 +21,7 @@ export type NodeErrorCode =
 const STATUS: Record<NodeErrorCode, number> = {
   NOT_LEADER: 1008, // EPERM
   BUSY: 1009, // EBUSY
+  RESOURCE_UNAVAILABLE: 1009,
   TERM_MISMATCH: 1008,
   TRANSFERRING_LEADERSHIP: 1009,
   LEADER_CHANGED: 1008,

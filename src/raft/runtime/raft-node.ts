@@ -218,7 +218,7 @@ export class RaftNode<R = unknown> {
    * TRANSFERRING_LEADERSHIP, ENTRY_TOO_LARGE, STATE_MACHINE_ERROR, LEADER_CHANGED, TIMEOUT,
    * SHUTTING_DOWN.
    */
-  async apply(req: { data: Uint8Array; expectedTerm?: number }): Promise<ApplyResult<R>> {
+  async apply(req: { data: Uint8Array; expectedTerm?: number; transactionStarted?: boolean }): Promise<ApplyResult<R>> {
     this.checkRunning();
     if (!(req.data instanceof Uint8Array) || req.data.byteLength === 0) {
       throw new RaftNodeError('INVALID_ARGUMENT', 'data must be a non-empty Uint8Array');
@@ -227,15 +227,23 @@ export class RaftNode<R = unknown> {
     if (this.proposals.size >= this.opts.maxPendingProposals) {
       throw new RaftNodeError('BUSY', `node is busy: ${this.proposals.size} proposals pending (limit ${this.opts.maxPendingProposals}); retry later`);
     }
-    let data = req.data;
-    if (this.sm.startTransaction) {
-      try {
-        data = this.sm.startTransaction(data) ?? data;
-      } catch (err) {
-        throw new RaftNodeError('STATE_MACHINE_ERROR', `state machine rejected the transaction: ${(err as Error).message}`);
-      }
-    }
+    const data = req.transactionStarted ? req.data : this.startTransaction(req.data);
     return this.append(data, req.expectedTerm);
+  }
+
+  /**
+   * Runs the state machine's startTransaction hook (leader side, before anything is logged).
+   * Callers that need steps between it and the append (RaftServer: permits) call it, then
+   * apply() with `transactionStarted: true`.
+   * @throws RaftNodeError STATE_MACHINE_ERROR when the state machine rejects the request
+   */
+  startTransaction(data: Uint8Array): Uint8Array {
+    if (!this.sm.startTransaction) return data;
+    try {
+      return this.sm.startTransaction(data) ?? data;
+    } catch (err) {
+      throw new RaftNodeError('STATE_MACHINE_ERROR', `state machine rejected the transaction: ${(err as Error).message}`);
+    }
   }
 
   /** preAppend, the size check, then the in-memory append: all synchronous, so in log order. */

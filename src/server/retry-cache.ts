@@ -1,0 +1,94 @@
+// The retry cache: the reply of every client call applied, keyed by (clientId, callId), so a
+// retried call is answered with its original reply and never applied twice.
+//
+// It is filled on every replica while applying (so a new leader deduplicates too) and it is
+// deterministic: expiry uses the leader-stamped times carried in the log, and clients report in
+// each call the lowest call id they still wait for, so every replica drops the same entries.
+// It travels inside snapshots.
+
+export interface CachedReply {
+  /** Log index of the entry that applied the call. */
+  readonly index: number;
+  /** Leader-stamped time of that entry (ms). */
+  readonly stampMs: number;
+  /** The state machine's reply (or error text when `failed`). */
+  readonly reply: Uint8Array;
+  readonly failed: boolean;
+}
+
+export class RetryCache {
+  /** clientId -> callId -> reply. */
+  private readonly byClient = new Map<string, Map<number, CachedReply>>();
+  /** Newest stamp applied: "now" for expiry, identical on every replica. */
+  private clockMs = 0;
+  private size_ = 0;
+
+  constructor(readonly expiryMs: number) {}
+
+  get size(): number {
+    return this.size_;
+  }
+
+  get(clientId: string, callId: number): CachedReply | undefined {
+    return this.byClient.get(clientId)?.get(callId);
+  }
+
+  put(clientId: string, callId: number, r: CachedReply): void {
+    let m = this.byClient.get(clientId);
+    if (!m) {
+      m = new Map();
+      this.byClient.set(clientId, m);
+    }
+    if (!m.has(callId)) this.size_++;
+    m.set(callId, r);
+  }
+
+  /** The client has received every reply below `firstUnreplied`: those can go. */
+  release(clientId: string, firstUnreplied: number): void {
+    const m = this.byClient.get(clientId);
+    if (!m) return;
+    for (const id of m.keys()) {
+      if (id < firstUnreplied) {
+        m.delete(id);
+        this.size_--;
+      }
+    }
+    if (m.size === 0) this.byClient.delete(clientId);
+  }
+
+  /** Advances the cache clock to a newly applied stamp and drops expired replies. */
+  tick(stampMs: number): void {
+    if (stampMs <= this.clockMs) return;
+    const prevCut = this.clockMs - this.expiryMs;
+    this.clockMs = stampMs;
+    const cut = stampMs - this.expiryMs;
+    if (cut <= prevCut) return;
+    for (const [client, m] of this.byClient) {
+      for (const [id, r] of m) {
+        if (r.stampMs < cut) {
+          m.delete(id);
+          this.size_--;
+        }
+      }
+      if (m.size === 0) this.byClient.delete(client);
+    }
+  }
+
+  serialize(): Uint8Array {
+    const rows: Array<[string, number, number, number, string, boolean]> = [];
+    for (const [client, m] of this.byClient) {
+      for (const [id, r] of m) rows.push([client, id, r.index, r.stampMs, Buffer.from(r.reply).toString('base64'), r.failed]);
+    }
+    return new TextEncoder().encode(JSON.stringify({ clockMs: this.clockMs, rows }));
+  }
+
+  static deserialize(data: Uint8Array, expiryMs: number): RetryCache {
+    const c = new RetryCache(expiryMs);
+    const o = JSON.parse(new TextDecoder().decode(data)) as { clockMs: number; rows: Array<[string, number, number, number, string, boolean]> };
+    c.clockMs = o.clockMs;
+    for (const [client, id, index, stampMs, reply, failed] of o.rows) {
+      c.put(client, id, { index, stampMs, reply: new Uint8Array(Buffer.from(reply, 'base64')), failed });
+    }
+    return c;
+  }
+}
