@@ -29,6 +29,7 @@ const { values } = parseArgs({
     'snapshot-every': { type: 'string', default: '0' },
     'snapshot-margin': { type: 'string', default: '1000' },
     join: { type: 'boolean', default: false },
+    'initial-voters': { type: 'string' },
     'max-pending-requests': { type: 'string', default: '4096' },
     'max-pending-bytes': { type: 'string', default: String(64 * 1024 * 1024) },
     'max-entry-bytes': { type: 'string', default: String(4 * 1024 * 1024) },
@@ -62,7 +63,9 @@ const node = await RaftNode.start<Uint8Array>({
   storage,
   stateMachine: sm,
   transport,
-  ...(values.join ? {} : { initialVoters: [...peers.keys()] }),
+  // A new group's voters: --initial-voters, else every peer. With --join the node starts empty
+  // and learns the membership from the leader once it is added.
+  ...(values.join ? {} : { initialVoters: values['initial-voters'] ? values['initial-voters'].split(',') : [...peers.keys()] }),
   tickMs: Number(values['tick-ms']),
   electionTimeoutMs: Number(values['election-timeout-ms']),
   heartbeatIntervalMs: Number(values['tick-ms']),

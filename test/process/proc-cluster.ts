@@ -11,15 +11,22 @@ import { RaftClient } from '../../src/client/raft-client.js';
 
 const MAIN = fileURLToPath(new URL('../../src/server/node-main.js', import.meta.url));
 
+/**
+ * A free port below the kernel's ephemeral range (32768+ on Linux). Ports inside that range can
+ * be taken at any moment by an outgoing connection — including a peer dialing a node that is
+ * not listening yet, which on loopback can connect to itself (TCP self-connect) and hold the
+ * very port the node is about to bind.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (ok) return port;
+  }
 }
 
 export interface ProcNode {
