@@ -102,3 +102,25 @@ test('InstallSnapshot respects the throughput limit', { timeout: 30_000 }, async
     await stop();
   }
 });
+
+test('a retried last chunk whose reply was lost is answered "done", not restarted from zero', async () => {
+  const { SnapshotReceiver } = await import('../../src/raft/runtime/snapshot-transfer.js');
+  const { encodeEnvelope: env } = await import('../../src/raft/runtime/rpc-router.js');
+  let handler: ((g: string, p: Uint8Array, peer: string) => Promise<Uint8Array> | Uint8Array) | undefined;
+  const port = { request: () => Promise.reject(new Error('unused')), onRequest: (h: typeof handler) => (handler = h) };
+  const delivered: unknown[] = [];
+  SnapshotReceiver.of(port, 'f').register('g', (m) => delivered.push(m));
+  const conf = { voters: ['l', 'f'], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
+  const base = { from: 'l', term: 3, index: 40, snapTerm: 2, total: 6 };
+  const send = async (offset: number, bytes: number[]) =>
+    decodeEnvelope<{ next: number; done: boolean }>(await handler!('g', env(SNAPSHOT_CHUNK, { ...base, offset, ...(offset === 0 ? { confState: conf } : {}) }, new Uint8Array(bytes)), 'l')).header;
+  assert.deepEqual(await send(0, [1, 2, 3]), { next: 3, done: false });
+  assert.deepEqual(await send(3, [4, 5, 6]), { next: 6, done: true });
+  assert.equal(delivered.length, 1);
+  // The reply to the last chunk was lost; the leader sends it again.
+  assert.deepEqual(await send(3, [4, 5, 6]), { next: 6, done: true });
+  assert.equal(delivered.length, 1, 'installed once');
+  // A chunk from the middle of a transfer this node has not seen is told to start over.
+  const other = decodeEnvelope<{ next: number; done: boolean }>(await handler!('g', env(SNAPSHOT_CHUNK, { ...base, index: 90, offset: 3 }, new Uint8Array([9])), 'l')).header;
+  assert.deepEqual(other, { next: 0, done: false });
+});

@@ -86,6 +86,8 @@ export class SnapshotReceiver {
   private static readonly byTransport = new WeakMap<object, SnapshotReceiver>();
   private readonly groups = new Map<string, (m: Message) => void>();
   private readonly partial = new Map<string, Partial>();
+  /** Per group, the last transfer completed: a retried chunk of it (its reply was lost) is done. */
+  private readonly completed = new Map<string, string>();
 
   private constructor(router: RpcRouter, private readonly self: () => string) {
     router.register([SNAPSHOT_CHUNK], (groupId, payload) => this.onChunk(groupId, payload));
@@ -108,6 +110,7 @@ export class SnapshotReceiver {
   unregister(groupId: string): void {
     this.groups.delete(groupId);
     this.partial.delete(groupId);
+    this.completed.delete(groupId);
   }
 
   private onChunk(groupId: string, payload: Uint8Array): Uint8Array {
@@ -115,6 +118,7 @@ export class SnapshotReceiver {
     if (!deliver) throw new Error(`no raft group '${groupId}' here`);
     const { header: h, body } = decodeEnvelope<ChunkHeader>(payload);
     const key = `${h.from}/${h.term}/${h.index}/${h.snapTerm}/${h.total}`;
+    if (this.completed.get(groupId) === key) return reply({ next: h.total, done: true });
     let p = this.partial.get(groupId);
     if (!p || p.key !== key) {
       if (h.offset !== 0 || !h.confState) return reply({ next: 0, done: false }); // start over
@@ -126,6 +130,7 @@ export class SnapshotReceiver {
     p.received += body.byteLength;
     if (p.received < h.total) return reply({ next: p.received, done: false });
     this.partial.delete(groupId);
+    this.completed.set(groupId, key);
     const data = new Uint8Array(h.total);
     let off = 0;
     for (const c of p.chunks) {
