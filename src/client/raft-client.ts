@@ -20,7 +20,8 @@ export interface ServerAddress {
 }
 
 export interface RaftClientOptions {
-  servers: readonly ServerAddress[];
+  /** "host:port" strings, or {id, address} pairs when the node ids are known. */
+  servers: ReadonlyArray<ServerAddress | string>;
   /** Raft group to talk to. Default "default". */
   groupId?: string;
   /** Total time one call may take, retries included. Default 10,000 ms. */
@@ -65,7 +66,7 @@ export class RaftClient {
 
   constructor(o: RaftClientOptions) {
     if (o.servers.length === 0) throw new RaftClientError('INVALID_ARGUMENT', 'at least one server is needed');
-    this.servers = [...o.servers];
+    this.servers = o.servers.map((s) => (typeof s === 'string' ? { id: `@${s}`, address: s } : s));
     this.groupId = o.groupId ?? 'default';
     this.timeoutMs = o.timeoutMs ?? 10_000;
     this.attemptTimeoutMs = o.attemptTimeoutMs ?? 3_000;
@@ -112,8 +113,14 @@ export class RaftClient {
     await this.transport.close();
   }
 
+  /** The server a leader hint points at (by id, or by address for address-only servers). */
+  private resolveHint(id: string | undefined, address: string | undefined, current: string): string | undefined {
+    const s = this.servers.find((x) => (id !== undefined && x.id === id) || (address !== undefined && x.address === address));
+    return s && s.id !== current ? s.id : undefined;
+  }
+
   private pick(server?: string): string {
-    if (server) return server;
+    if (server) return this.servers.find((s) => s.id === server || s.address === server)?.id ?? server;
     if (this.leader) return this.leader;
     const s = this.servers[this.next % this.servers.length]!;
     this.next++;
@@ -136,6 +143,7 @@ export class RaftClient {
       tried.push(target);
       let code: string;
       let leaderId: string | undefined;
+      let leaderAddress: string | undefined;
       let notSent = false;
       try {
         const payload = encodeMessage(op, typeof header === 'function' ? (header as () => object)() : header, body);
@@ -147,6 +155,7 @@ export class RaftClient {
         }
         const e = res.header as ErrorHeader;
         code = e.code;
+        leaderAddress = e.leaderAddress;
         // The server gave up waiting for the commit: the write may still apply.
         if (write && code === 'TIMEOUT') unknown = true;
         leaderId = e.leaderId;
@@ -164,7 +173,7 @@ export class RaftClient {
       const retry = (write ? RETRY_WRITE : RETRY_READ).has(code) || notSent || (write && unknown && UNKNOWN_RETRY.has(code));
       if (!retry) throw new RaftClientError(code, lastErr, leaderId);
       if (code === 'NOT_LEADER' || code === 'NO_LEADER' || code === 'UNREACHABLE' || code === 'CLOSED' || code === 'TIMEOUT' || code === 'QUEUE_FULL') {
-        this.leader = leaderId && leaderId !== target && this.servers.some((s) => s.id === leaderId) ? leaderId : undefined;
+        this.leader = this.resolveHint(leaderId, leaderAddress, target);
       }
       attempt++;
       const redirect = code === 'NOT_LEADER' && this.leader !== undefined && attempt < 3;

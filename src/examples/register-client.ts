@@ -5,7 +5,7 @@
 //   node dist/src/examples/register-client.js get greeting [--consistency lease|stale|local]
 //   node dist/src/examples/register-client.js status
 //
-// --servers id=host:port,... (default: the example cluster on 127.0.0.1:7101-7103).
+// --servers host:port,... (default: the example cluster on 127.0.0.1:7101-7103).
 
 import { parseArgs } from 'node:util';
 import { RaftClient, RaftClientError } from '../client/raft-client.js';
@@ -14,13 +14,14 @@ import type { Consistency } from '../server/protocol.js';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    servers: { type: 'string', default: 'n1=127.0.0.1:7101,n2=127.0.0.1:7102,n3=127.0.0.1:7103' },
+    servers: { type: 'string', default: '127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103' },
     consistency: { type: 'string', default: 'linearizable' },
   },
 });
+// "host:port" or "id=host:port" per server.
 const servers = values.servers.split(',').map((s) => {
-  const [id, address] = s.split('=');
-  return { id: id!, address: address! };
+  const [id, address] = s.includes('=') ? s.split('=') : [undefined, s];
+  return id ? { id, address: address! } : address!;
 });
 const client = new RaftClient({ servers, timeoutMs: 5000 });
 const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
@@ -38,8 +39,9 @@ try {
     console.log(`${JSON.stringify(dec(r.result))} (applied index ${r.appliedIndex})`);
   } else if (cmd === 'status') {
     for (const s of servers) {
-      const st = await client.status(s.id).catch((e: Error) => ({ error: e.message }));
-      console.log(`${s.id}: ${JSON.stringify(st, ['role', 'term', 'leader', 'commit', 'appliedIndex', 'error'])}`);
+      const name = typeof s === 'string' ? s : s.id;
+      const st = await client.status(name).catch((e: Error) => ({ error: e.message }));
+      console.log(`${name}: ${JSON.stringify(st, ['id', 'role', 'term', 'leader', 'commit', 'appliedIndex', 'error'])}`);
     }
   } else {
     console.error('usage: register-client (set <key> <value> | add <key> [delta] | get <key> | status) [--servers id=host:port,...] [--consistency linearizable|lease|stale|local]');

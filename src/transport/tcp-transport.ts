@@ -350,7 +350,8 @@ export class TcpTransport extends TransportBase {
     p.dialing = conn;
     this.counters.dialed++;
     conn.writeFrame(
-      encodeFrame(FrameKind.Hello, '', 0, encodeHello({ nodeId: this.nodeId, cluster: this.opts.cluster, peer: p.id, incarnation: this.incarnation })),
+      // A peer id starting with '@' names an address, not a node ("whoever listens there": clients).
+      encodeFrame(FrameKind.Hello, '', 0, encodeHello({ nodeId: this.nodeId, cluster: this.opts.cluster, peer: p.id.startsWith('@') ? '' : p.id, incarnation: this.incarnation })),
     );
     this.log.debug('dialing', { node: this.nodeId, peer: p.id, address: conn.remote });
   }
@@ -604,10 +605,11 @@ export class TcpTransport extends TransportBase {
     if (h.cluster !== this.opts.cluster) {
       throw new TransportError('HANDSHAKE_FAILED', `cluster name mismatch: '${this.opts.cluster}' here, '${h.cluster}' at ${conn.remote}`);
     }
-    if (h.nodeId !== conn.peerId) {
+    const byAddress = conn.peerId?.startsWith('@') === true;
+    if (!byAddress && h.nodeId !== conn.peerId) {
       throw new TransportError('HANDSHAKE_FAILED', `expected node ${conn.peerId} at ${conn.remote}, found node ${h.nodeId}`);
     }
-    const p = this.peers.get(h.nodeId);
+    const p = this.peers.get(byAddress ? conn.peerId! : h.nodeId);
     if (!p || p.dialing !== conn) {
       conn.close(new TransportError('CLOSED', 'dial no longer wanted'));
       return;

@@ -63,7 +63,11 @@ export interface Transport extends RaftTransportPort {
   /** Closes every connection and the listener; pending requests fail with CLOSED. Idempotent. */
   close(): Promise<void>;
 
-  /** Where `nodeId` listens. Changing it drops the current connection to the old address. */
+  /**
+   * Where `nodeId` listens. Changing it drops the current connection to the old address.
+   * An id starting with '@' (e.g. '@127.0.0.1:7001') names an address rather than a node: the
+   * handshake accepts whichever node answers there (for clients given addresses only).
+   */
   setPeer(nodeId: NodeId, host: string, port: number): void;
   /** Forgets a peer: closes its connection, drops its queue, fails its requests with CLOSED. */
   removePeer(nodeId: NodeId): void;

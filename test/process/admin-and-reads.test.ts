@@ -1,6 +1,7 @@
 // Admin requests and read consistency levels through real processes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { RaftClient } from '../../src/client/raft-client.js';
 import { ProcCluster, json, parse } from './proc-cluster.js';
 
 test('admin over the client port: add a learner, promote it, transfer leadership to it, snapshot, remove a voter', { timeout: 90_000 }, async () => {
@@ -68,6 +69,17 @@ test('reads at every consistency level, on the leader and on a follower', { time
     // A local read answers from whatever the node has applied, without waiting.
     const local = await c.query(get, { server: follower, consistency: 'local' });
     assert.ok(local.appliedIndex > 0);
+    // A client given only addresses (follower first) is redirected to the leader by its hint.
+    const addrs = [follower, leader].map((id) => `127.0.0.1:${cluster.nodes.get(id)!.port}`);
+    const byAddress = new RaftClient({ servers: addrs });
+    try {
+      const w2 = await byAddress.apply(json({ op: 'set', key: 'y', value: 'via-address' }));
+      assert.ok(w2.index > w.index);
+      assert.equal(parse((await byAddress.query(json({ op: 'get', key: 'y' }))).result), 'via-address');
+      assert.equal((await byAddress.status(addrs[1]))['role'], 'leader');
+    } finally {
+      await byAddress.close();
+    }
   } finally {
     await c.close();
     await cluster.stop();
