@@ -5,7 +5,7 @@
 //   npm run bench:raft [-- --seconds 10 --concurrency 1,16,64,256 --no-record]
 
 import { parseArgs } from 'node:util';
-import { ProcCluster } from '../test/process/proc-cluster.js';
+import { ProcCluster } from '../src/verify/proc-cluster.js';
 import { type Row, appendToBenchmarks, histogram, printTable } from './report.js';
 
 const { values } = parseArgs({

@@ -11,6 +11,7 @@ import { RegisterStateMachine } from '../examples/register-sm.js';
 import { RaftNode } from '../raft/runtime/raft-node.js';
 import { DiskStorage } from '../storage/disk-storage.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
+import { FaultFile, withFaults, withSlowSync } from './fault-injection.js';
 import { RaftServer, serverStateMachine } from './raft-server.js';
 
 function fail(msg: string): never {
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     'snapshot-every': { type: 'string', default: '0' },
     'snapshot-margin': { type: 'string', default: '1000' },
     join: { type: 'boolean', default: false },
+    'unsafe-leader-local-reads': { type: 'boolean', default: false },
     'initial-voters': { type: 'string' },
     'max-pending-requests': { type: 'string', default: '4096' },
     'max-pending-bytes': { type: 'string', default: String(64 * 1024 * 1024) },
@@ -48,11 +50,18 @@ const [host, portText] = listen.split(':');
 const port = Number(portText);
 if (!host || !Number.isInteger(port)) fail(`bad --listen '${listen}' (want host:port)`);
 
-const transport = new TcpTransport({ nodeId: id, host, port });
+const tcp = new TcpTransport({ nodeId: id, host, port });
+// Fault tests (`npm run verify`): RAFTKV_FAULTS_FILE names a JSON file {"blocked": ["a->b", ...]}
+// that this node polls; Raft messages on a blocked link are dropped in both directions' sense
+// (a->b blocks what a sends to b). Client requests are not affected.
+const faultsFile = process.env['RAFTKV_FAULTS_FILE'];
+const faults = faultsFile ? new FaultFile(faultsFile) : undefined;
+const transport = faults ? withFaults(tcp, id, faults) : tcp;
 for (const [pid, a] of peers) if (pid !== id) transport.setPeer(pid, a.host, a.port);
 let storage: DiskStorage;
 try {
   storage = await DiskStorage.open(dataDir, { onRepair: (m) => process.stderr.write(`raftkv node ${id}: repaired: ${m}\n`) });
+  if (faults) storage = withSlowSync(storage, id, faults);
 } catch (err) {
   fail(`cannot open ${dataDir}: ${(err as Error).message}`);
 }
@@ -79,6 +88,7 @@ const server = new RaftServer(transport, {
   maxPendingRequests: Number(values['max-pending-requests']),
   maxPendingBytes: Number(values['max-pending-bytes']),
   ...(dropOnce.size > 0 ? { dropReply: (_c: string, callId: number) => dropOnce.delete(callId) } : {}),
+  unsafeLeaderLocalReads: values['unsafe-leader-local-reads'],
 });
 server.addGroup(node, sm);
 process.stdout.write(`READY ${JSON.stringify({ id, host: addr.host, port: addr.port, pid: process.pid })}\n`);
@@ -88,7 +98,7 @@ const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   await node.stop();
-  await transport.close();
+  await tcp.close();
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());

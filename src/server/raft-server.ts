@@ -35,6 +35,12 @@ export interface RaftServerOptions {
   maxPendingBytes?: number;
   /** For fault tests only: return true to drop the reply to this call after it is applied. */
   dropReply?: (clientId: string, callId: number) => boolean;
+  /**
+   * DELIBERATELY UNSAFE, for proving the verifier can fail: a node that believes it leads answers
+   * linearizable reads from its own state without a ReadIndex round, so a deposed leader serves
+   * stale data. Default false.
+   */
+  unsafeLeaderLocalReads?: boolean;
 }
 
 /**
@@ -50,7 +56,12 @@ export class RaftServer {
   private readonly o: Required<Omit<RaftServerOptions, 'dropReply'>> & Pick<RaftServerOptions, 'dropReply'>;
 
   constructor(transport: Transport, o: RaftServerOptions = {}) {
-    this.o = { maxPendingRequests: o.maxPendingRequests ?? 4096, maxPendingBytes: o.maxPendingBytes ?? 64 * 1024 * 1024, dropReply: o.dropReply };
+    this.o = {
+      maxPendingRequests: o.maxPendingRequests ?? 4096,
+      maxPendingBytes: o.maxPendingBytes ?? 64 * 1024 * 1024,
+      dropReply: o.dropReply,
+      unsafeLeaderLocalReads: o.unsafeLeaderLocalReads ?? false,
+    };
     RpcRouter.of(transport).register([Op.Apply, Op.Query, Op.Status, Op.Admin], (groupId, payload) => this.handle(groupId, payload));
   }
 
@@ -134,7 +145,9 @@ export class RaftServer {
 
   private async query(g: Group, h: QueryHeader, body: Uint8Array): Promise<Uint8Array> {
     const consistency = h.consistency ?? 'linearizable';
-    if (consistency === 'linearizable') await g.node.readIndex({ lease: false });
+    if (consistency === 'linearizable' && this.o.unsafeLeaderLocalReads && g.node.isLeader) {
+      // DELIBERATELY UNSAFE (see RaftServerOptions): no ReadIndex round.
+    } else if (consistency === 'linearizable') await g.node.readIndex({ lease: false });
     else if (consistency === 'lease') await g.node.readIndex({ lease: true });
     else if (consistency === 'stale') await g.node.waitApplied(h.minIndex ?? 0);
     else if (consistency !== 'local') throw new ProtocolError(`unknown consistency '${String(consistency)}'`);
