@@ -13,8 +13,8 @@ import { type KvInput, type KvOutput, kvModel } from './models.js';
 import { ProcCluster } from './proc-cluster.js';
 import { writeHtmlTimeline } from './report.js';
 
-export type NemesisKind = 'kill' | 'pause' | 'partition' | 'transfer' | 'slow-disk';
-export const ALL_NEMESES: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'transfer', 'slow-disk'];
+export type NemesisKind = 'kill' | 'pause' | 'partition' | 'transfer' | 'slow-disk' | 'membership';
+export const ALL_NEMESES: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'transfer', 'slow-disk', 'membership'];
 
 export interface VerifyOptions {
   readonly seed: number;
@@ -56,9 +56,12 @@ const DEFINITE = new Set(['RESOURCE_UNAVAILABLE', 'STATE_MACHINE_ERROR', 'ENTRY_
 export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   const log = o.log ?? (() => {});
   const rand = seededRand(o.seed);
-  const ids = Array.from({ length: o.nodes ?? 3 }, (_, i) => `v${i + 1}`);
+  const voters = Array.from({ length: o.nodes ?? 3 }, (_, i) => `v${i + 1}`);
+  // Membership changes need a spare node: it starts empty and is added and removed as the run goes.
+  const withSpare = o.nemesis.includes('membership');
+  const ids = withSpare ? [...voters, `v${voters.length + 1}`] : voters;
   const nkeys = o.keys ?? 4;
-  const extra = ['--tick-ms', '50', '--election-timeout-ms', '500', ...(o.unsafeLeaderLocalReads ? ['--unsafe-leader-local-reads'] : [])];
+  const extra = ['--tick-ms', '50', '--election-timeout-ms', '500', '--initial-voters', voters.join(','), ...(o.unsafeLeaderLocalReads ? ['--unsafe-leader-local-reads'] : [])];
   const cluster = await ProcCluster.create(ids, extra, { faults: true });
   const servers = [...cluster.nodes.values()].map((n) => ({ id: n.id, address: `127.0.0.1:${n.port}` }));
   const admin = new RaftClient({ servers, timeoutMs: 3000 });
@@ -67,8 +70,11 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   let failedOps = 0;
   const clients: RaftClient[] = [];
   let stop = false;
+  /** Voters now; the others are spares (empty, or removed and still running). */
+  const members = new Set(voters);
   try {
-    await cluster.startAll();
+    await Promise.all(voters.map((id) => cluster.start(id)));
+    if (withSpare) await cluster.start(ids.at(-1)!, ['--join']);
     await cluster.leader(admin);
     log(`cluster up: ${ids.join(', ')} (seed ${o.seed})`);
 
@@ -94,8 +100,9 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
             } else h.unknown();
           }
         } else {
-          // Reads go to a chosen node (leader or follower), linearizable.
-          const server = ids[wr.int(ids.length)]!;
+          // Reads go to a chosen member (leader or follower), linearizable.
+          const targets = [...members];
+          const server = targets[wr.int(targets.length)]!;
           const h = rc.invoke({ type: 'get', key });
           try {
             const r = await c.query(enc({ op: 'get', key }), { server });
@@ -169,8 +176,34 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
         cluster.setSlowSync(victim, ms);
         await sleep(hold);
         cluster.setSlowSync(victim, 0);
+      } else if (kind === 'membership') {
+        const spare = ids.find((x) => !members.has(x) && !down.has(x));
+        if (spare && members.size <= voters.length) {
+          faults.push(`add ${spare}: learner, then voter`);
+          log(faults.at(-1)!);
+          try {
+            await admin.admin({ action: 'addLearner', node: spare });
+            for (let i = 0; i < 30; i++) {
+              const ok = await admin.admin({ action: 'promote', node: spare }).then(() => true, () => false);
+              if (ok) {
+                members.add(spare);
+                break;
+              }
+              await sleep(100);
+            }
+          } catch (e) {
+            faults.push(`  (membership change refused: ${(e as Error).message})`);
+          }
+        } else {
+          const out = [...members][rand.int(members.size)]!;
+          faults.push(`remove ${out}`);
+          log(faults.at(-1)!);
+          const ok = await admin.admin({ action: 'removeNode', node: out }).then(() => true, () => false);
+          if (ok) members.delete(out);
+        }
       } else if (kind === 'transfer' && leader) {
-        const to = ids.filter((x) => x !== leader && !down.has(x))[rand.int(ids.length - 1)] ?? ids.find((x) => x !== leader)!;
+        const candidates = [...members].filter((x) => x !== leader && !down.has(x));
+        const to = candidates[rand.int(candidates.length)] ?? voters.find((x) => x !== leader)!;
         faults.push(`transfer leadership ${leader} -> ${to}`);
         log(faults.at(-1)!);
         await admin.admin({ action: 'transferLeader', node: to }).catch(() => undefined);
@@ -185,7 +218,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     stop = true;
     await Promise.all(workers);
     await cluster.leader(admin, 20_000);
-    const replicasIdentical = await converged(cluster, admin, ids);
+    const replicasIdentical = await converged(cluster, admin, [...members]);
     // Final reads of every key, recorded like the rest.
     const final = recorder.client('final');
     for (let k = 0; k < nkeys; k++) {
