@@ -1,0 +1,368 @@
+// The KV state machine: RheaKV's operations over an ordered engine. Every committed batch is
+// applied in ONE engine transaction, together with the applied index, so the engine never
+// holds half a batch and knows where to resume after a crash (the Raft log is the WAL).
+//
+// Engine layout (first byte = namespace):
+//   0x00 + key   user data
+//   0x01 + key   sequences (u64 next value)
+//   0x02 + key   locks (JSON: owner, count, deadline, fencing token)
+//   0x03 ...     meta: applied index, lock fencing counter
+// Locks expire by the leader-stamped time in the command, never by a replica's clock.
+
+import type { CommittedEntry, SnapshotImage, StateMachine } from '../raft/runtime/state-machine.js';
+import { ByteReader } from '../transport/binary.js';
+import { type Bytes, CheckedWriter, type KvCommand, KvOp, type KvResult, READ_OPS, decodeCommand, encodeCommand, encodeResult } from './commands.js';
+import type { EngineTx, KvEngine } from './engine/engine.js';
+
+const DATA = 0x00;
+const SEQ = 0x01;
+const LOCK = 0x02;
+const META = 0x03;
+const APPLIED_KEY = Uint8Array.from([META, 0x01]);
+const FENCING_KEY = Uint8Array.from([META, 0x02]);
+
+export interface KvLimits {
+  /** Largest key, in bytes. Default 4 KiB. */
+  readonly maxKeyBytes: number;
+  /** Largest value, in bytes. Default 1 MiB. */
+  readonly maxValueBytes: number;
+}
+
+export const DEFAULT_KV_LIMITS: KvLimits = { maxKeyBytes: 4096, maxValueBytes: 1024 * 1024 };
+
+/** A callback run on every replica through the log (RheaKV's nodeExecute). Must be deterministic. */
+export type NodeCallback = (payload: Uint8Array) => Uint8Array | void;
+
+export class KvParameterError extends Error {
+  readonly code = 'INVALID_PARAMETER';
+}
+
+const ns = (prefix: number, key: Bytes): Uint8Array => {
+  const out = new Uint8Array(key.length + 1);
+  out[0] = prefix;
+  out.set(key, 1);
+  return out;
+};
+const u64 = (n: number): Uint8Array => {
+  const w = new CheckedWriter(8);
+  w.u64(n, 'u64');
+  return w.take();
+};
+const readU64 = (b: Uint8Array | undefined): number => (b ? new ByteReader(b).u64('u64') : 0);
+
+interface LockState {
+  owner: string;
+  count: number;
+  deadlineMs: number;
+  fencingToken: number;
+}
+
+export class KvStateMachine implements StateMachine<Uint8Array> {
+  private readonly callbacks = new Map<string, NodeCallback>();
+  private applied: number;
+
+  constructor(
+    readonly engine: KvEngine,
+    readonly limits: KvLimits = DEFAULT_KV_LIMITS,
+    /** The leader's clock, for stamping lock commands. */
+    private readonly now: () => number = Date.now,
+  ) {
+    this.applied = readU64(engine.get(APPLIED_KEY));
+  }
+
+  /** Registers a nodeExecute callback (the same name must exist on every replica). */
+  registerCallback(name: string, fn: NodeCallback): void {
+    this.callbacks.set(name, fn);
+  }
+
+  lastAppliedIndex(): number {
+    return this.applied;
+  }
+
+  /** Leader: validates parameters before anything is logged, and stamps lock commands. */
+  startTransaction(data: Uint8Array): Uint8Array | void {
+    let c: KvCommand;
+    try {
+      c = decodeCommand(data);
+    } catch (e) {
+      throw new KvParameterError(`malformed command: ${(e as Error).message}`);
+    }
+    if (READ_OPS.has(c.op)) throw new KvParameterError(`op ${KvOp[c.op]} is a read: send it as a query`);
+    this.validate(c);
+    if (c.op === KvOp.KeyLock || c.op === KvOp.KeyLockRelease) {
+      return encodeCommand({ ...c, acquirer: { ...c.acquirer, stampMs: this.now() } });
+    }
+    return undefined;
+  }
+
+  private validate(c: KvCommand): void {
+    const key = (k: Bytes | null | undefined, what = 'key'): void => {
+      if (!k || k.length === 0) throw new KvParameterError(`${what} must be a non-empty byte string`);
+      if (k.length > this.limits.maxKeyBytes) throw new KvParameterError(`${what} of ${k.length} bytes exceeds ${this.limits.maxKeyBytes}`);
+    };
+    const value = (v: Bytes | null | undefined): void => {
+      if (!v) throw new KvParameterError('value must not be null');
+      if (v.length > this.limits.maxValueBytes) throw new KvParameterError(`value of ${v.length} bytes exceeds ${this.limits.maxValueBytes}`);
+    };
+    switch (c.op) {
+      case KvOp.Put:
+      case KvOp.PutIfAbsent:
+      case KvOp.GetPut:
+      case KvOp.Merge:
+      case KvOp.ComparePut:
+        key(c.key);
+        value(c.value);
+        break;
+      case KvOp.PutList:
+        if (c.entries.length === 0) throw new KvParameterError('putList needs at least one entry');
+        for (const [k, v] of c.entries) {
+          key(k);
+          value(v);
+        }
+        break;
+      case KvOp.ComparePutAll:
+        if (c.entries.length === 0) throw new KvParameterError('compareAndPutAll needs at least one entry');
+        for (const [k, , v] of c.entries) {
+          key(k);
+          value(v);
+        }
+        break;
+      case KvOp.Delete:
+      case KvOp.ResetSequence:
+        key(c.key);
+        break;
+      case KvOp.DeleteList:
+        if (c.keys.length === 0) throw new KvParameterError('deleteList needs at least one key');
+        for (const k of c.keys) key(k);
+        break;
+      case KvOp.DeleteRange:
+        key(c.start, 'start key');
+        key(c.end, 'end key');
+        break;
+      case KvOp.GetSequence:
+        key(c.key, 'sequence key');
+        if (!Number.isSafeInteger(c.step) || c.step < 0) throw new KvParameterError(`step must be a non-negative integer (got ${c.step})`);
+        break;
+      case KvOp.KeyLock:
+      case KvOp.KeyLockRelease:
+        key(c.key, 'lock key');
+        if (!c.acquirer.id) throw new KvParameterError('lock acquirer id must not be empty');
+        if (c.op === KvOp.KeyLock && !(c.acquirer.leaseMs > 0)) throw new KvParameterError('lock lease must be positive');
+        break;
+      case KvOp.NodeExecute:
+        if (!this.callbacks.has(c.name)) throw new KvParameterError(`no nodeExecute callback named '${c.name}' is registered`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  apply(entries: readonly CommittedEntry[]): Uint8Array[] {
+    return this.engine.transaction((tx) => {
+      const out = entries.map((e) => encodeResult(this.applyOne(tx, e.data)));
+      const last = entries[entries.length - 1];
+      if (last) {
+        tx.put(APPLIED_KEY, u64(last.index));
+        this.applied = last.index;
+      }
+      return out;
+    });
+  }
+
+  private applyOne(tx: EngineTx, data: Uint8Array): KvResult {
+    let c: KvCommand;
+    try {
+      c = decodeCommand(data);
+    } catch (e) {
+      // Not a KV command (e.g. written by another client type): consumed without effect.
+      return { kind: 'error', code: 'INVALID_PARAMETER', message: (e as Error).message };
+    }
+    const get = (k: Bytes): Bytes | null => tx.get(ns(DATA, k)) ?? null;
+    switch (c.op) {
+      case KvOp.Put:
+        tx.put(ns(DATA, c.key), c.value);
+        return { kind: 'ok' };
+      case KvOp.PutList:
+        for (const [k, v] of c.entries) tx.put(ns(DATA, k), v);
+        return { kind: 'ok' };
+      case KvOp.PutIfAbsent: {
+        const prev = get(c.key);
+        if (prev === null) tx.put(ns(DATA, c.key), c.value);
+        return { kind: 'value', value: prev };
+      }
+      case KvOp.GetPut: {
+        const prev = get(c.key);
+        tx.put(ns(DATA, c.key), c.value);
+        return { kind: 'value', value: prev };
+      }
+      case KvOp.ComparePut: {
+        const cur = get(c.key);
+        if (!sameBytes(cur, c.expect)) return { kind: 'bool', value: false };
+        tx.put(ns(DATA, c.key), c.value);
+        return { kind: 'bool', value: true };
+      }
+      case KvOp.ComparePutAll: {
+        for (const [k, e] of c.entries) if (!sameBytes(get(k), e)) return { kind: 'bool', value: false };
+        for (const [k, , v] of c.entries) tx.put(ns(DATA, k), v);
+        return { kind: 'bool', value: true };
+      }
+      case KvOp.Merge: {
+        // RheaKV's merge: string append with a ',' separator.
+        const prev = get(c.key);
+        tx.put(ns(DATA, c.key), prev === null ? c.value : concat(prev, COMMA, c.value));
+        return { kind: 'ok' };
+      }
+      case KvOp.Delete:
+        tx.delete(ns(DATA, c.key));
+        return { kind: 'ok' };
+      case KvOp.DeleteList:
+        for (const k of c.keys) tx.delete(ns(DATA, k));
+        return { kind: 'ok' };
+      case KvOp.DeleteRange:
+        tx.deleteRange(ns(DATA, c.start), ns(DATA, c.end));
+        return { kind: 'ok' };
+      case KvOp.GetSequence: {
+        const k = ns(SEQ, c.key);
+        const start = readU64(tx.get(k));
+        if (c.step > 0) tx.put(k, u64(start + c.step));
+        return { kind: 'sequence', start, end: start + c.step };
+      }
+      case KvOp.ResetSequence:
+        tx.delete(ns(SEQ, c.key));
+        return { kind: 'ok' };
+      case KvOp.KeyLock:
+        return this.lock(tx, c.key, c.acquirer, c.keepLease);
+      case KvOp.KeyLockRelease:
+        return this.unlock(tx, c.key, c.acquirer.id, c.acquirer.stampMs);
+      case KvOp.NodeExecute: {
+        const fn = this.callbacks.get(c.name);
+        if (!fn) return { kind: 'error', code: 'UNKNOWN_CALLBACK', message: `no callback '${c.name}' on this replica` };
+        try {
+          return { kind: 'value', value: fn(c.payload) ?? null };
+        } catch (e) {
+          return { kind: 'error', code: 'CALLBACK_FAILED', message: (e as Error).message };
+        }
+      }
+      default:
+        return { kind: 'error', code: 'INVALID_PARAMETER', message: `op ${KvOp[c.op]} is a read, not a write` };
+    }
+  }
+
+  /**
+   * Lease-based, re-entrant lock with a fencing token that only rises: a new owner (or the
+   * same owner after its lease expired) gets a token above every token handed out before.
+   */
+  private lock(tx: EngineTx, key: Bytes, a: { id: string; leaseMs: number; stampMs: number }, keepLease: boolean): KvResult {
+    const k = ns(LOCK, key);
+    const raw = tx.get(k);
+    const cur = raw ? (JSON.parse(new TextDecoder().decode(raw)) as LockState) : undefined;
+    const live = cur && cur.deadlineMs > a.stampMs;
+    if (live && cur.owner !== a.id) {
+      return { kind: 'lock', success: false, owner: cur.owner, fencingToken: cur.fencingToken, count: cur.count, remainingMs: cur.deadlineMs - a.stampMs };
+    }
+    let next: LockState;
+    if (live && cur.owner === a.id) {
+      // Re-entry (or a lease renewal with keepLease): same token.
+      next = { ...cur, count: keepLease ? cur.count : cur.count + 1, deadlineMs: a.stampMs + a.leaseMs };
+    } else {
+      const token = readU64(tx.get(FENCING_KEY)) + 1;
+      tx.put(FENCING_KEY, u64(token));
+      next = { owner: a.id, count: 1, deadlineMs: a.stampMs + a.leaseMs, fencingToken: token };
+    }
+    tx.put(k, new TextEncoder().encode(JSON.stringify(next)));
+    return { kind: 'lock', success: true, owner: next.owner, fencingToken: next.fencingToken, count: next.count, remainingMs: a.leaseMs };
+  }
+
+  private unlock(tx: EngineTx, key: Bytes, owner: string, stampMs: number): KvResult {
+    const k = ns(LOCK, key);
+    const raw = tx.get(k);
+    const cur = raw ? (JSON.parse(new TextDecoder().decode(raw)) as LockState) : undefined;
+    if (!cur || cur.owner !== owner || cur.deadlineMs <= stampMs) {
+      return { kind: 'lock', success: false, owner: cur?.owner ?? '', fencingToken: cur?.fencingToken ?? 0, count: 0, remainingMs: 0 };
+    }
+    if (cur.count > 1) {
+      const next = { ...cur, count: cur.count - 1 };
+      tx.put(k, new TextEncoder().encode(JSON.stringify(next)));
+      return { kind: 'lock', success: true, owner, fencingToken: cur.fencingToken, count: next.count, remainingMs: cur.deadlineMs - stampMs };
+    }
+    tx.delete(k);
+    return { kind: 'lock', success: true, owner, fencingToken: cur.fencingToken, count: 0, remainingMs: 0 };
+  }
+
+  /** Reads (after the read's consistency wait): get, multiGet, containsKey, scan, reverseScan. */
+  query(request: Uint8Array): Uint8Array {
+    let c: KvCommand;
+    try {
+      c = decodeCommand(request);
+    } catch (e) {
+      return encodeResult({ kind: 'error', code: 'INVALID_PARAMETER', message: (e as Error).message });
+    }
+    const e = this.engine;
+    switch (c.op) {
+      case KvOp.Get:
+        return encodeResult({ kind: 'value', value: e.get(ns(DATA, c.key)) ?? null });
+      case KvOp.MultiGet:
+        return encodeResult({ kind: 'values', values: c.keys.map((k) => e.get(ns(DATA, k)) ?? null) });
+      case KvOp.ContainsKey:
+        return encodeResult({ kind: 'bool', value: e.get(ns(DATA, c.key)) !== undefined });
+      case KvOp.Scan:
+      case KvOp.ReverseScan: {
+        const rows = e.scan({
+          start: c.start ? ns(DATA, c.start) : Uint8Array.of(DATA),
+          end: c.end ? ns(DATA, c.end) : Uint8Array.of(DATA + 1),
+          reverse: c.op === KvOp.ReverseScan,
+          ...(c.limit > 0 ? { limit: c.limit } : {}),
+        });
+        return encodeResult({ kind: 'pairs', pairs: rows.map((r) => [r.key.subarray(1), c.returnValue ? r.value : null] as const) });
+      }
+      default:
+        return encodeResult({ kind: 'error', code: 'INVALID_PARAMETER', message: `op ${KvOp[c.op]} is a write: propose it` });
+    }
+  }
+
+  /** Number of user keys (for split decisions and status). */
+  keyCount(): number {
+    return this.engine.count(Uint8Array.of(DATA), Uint8Array.of(DATA + 1));
+  }
+
+  saveSnapshot(): SnapshotImage {
+    // A consistent image: the engine is only written by apply(), which is synchronous.
+    const w = new CheckedWriter(1024);
+    const pairs = this.engine.exportAll();
+    w.u32(pairs.length);
+    for (const p of pairs) {
+      w.bytes32(p.key);
+      w.bytes32(p.value);
+    }
+    return { index: this.applied, data: w.take(0) };
+  }
+
+  loadSnapshot(image: SnapshotImage): void {
+    const r = new ByteReader(image.data);
+    const n = r.u32();
+    const pairs: Array<{ key: Uint8Array; value: Uint8Array }> = [];
+    for (let i = 0; i < n; i++) pairs.push({ key: r.bytes32(), value: r.bytes32() });
+    this.engine.importAll(pairs);
+    this.engine.transaction((tx) => tx.put(APPLIED_KEY, u64(image.index)));
+    this.applied = image.index;
+  }
+}
+
+const COMMA = Uint8Array.of(0x2c);
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
