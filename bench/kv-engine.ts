@@ -2,25 +2,20 @@
 // 100 per transaction, then random gets of existing keys, then range scans of 1000 entries from
 // random start keys, and a full export. Prints ops/s for each engine.
 //
-//   node dist/bench/kv-engine.js [--keys 200000] [--dir <path>] [--engines memory,lmdb]
+//   node dist/bench/kv-engine.js [--keys 200000] [--dir <path>] [--engines memory] (the lmdb engine is parked, see src/kv/engine/lmdb-engine.ts.parked)
 //
 // The LMDB directory defaults to a fresh one under os.tmpdir() and is removed afterwards. LMDB is
 // opened with noSync (as in production: the Raft log is the WAL), so disk speed matters little.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { KvEngine } from '../src/kv/engine/engine.js';
-import { LmdbEngine } from '../src/kv/engine/lmdb-engine.js';
 import { MemoryEngine } from '../src/kv/engine/memory-engine.js';
 import { seededRand } from '../src/raft/core/random.js';
 
 const { values } = parseArgs({
   options: {
     keys: { type: 'string', default: '200000' },
-    dir: { type: 'string' },
-    engines: { type: 'string', default: 'memory,lmdb' },
+    engines: { type: 'string', default: 'memory' },
   },
 });
 const N = Number(values.keys);
@@ -89,14 +84,4 @@ if (wanted.has('memory')) {
   const e = new MemoryEngine();
   await run('memory', e);
   await e.close();
-}
-if (wanted.has('lmdb')) {
-  const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'raftkv-bench-lmdb-'));
-  const e = LmdbEngine.open(join(dir, 'db'));
-  try {
-    await run('lmdb (noSync)', e);
-  } finally {
-    await e.close();
-    if (values.dir === undefined) rmSync(dir, { recursive: true, force: true });
-  }
 }
