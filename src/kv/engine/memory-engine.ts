@@ -159,7 +159,7 @@ class MemoryTx implements EngineTx {
     const n = normalizeScan(opts);
     if (n === null) return [];
     if (this.overlay.size === 0 && this.deleted.empty) return scanTree(this.committed, n);
-    return n.reverse ? this.scanReverse(n) : this.scanForward(n);
+    return this.scanMerged(n);
   }
 
   /** Moves a forward committed-data cursor past any range the transaction deleted. */
@@ -181,60 +181,41 @@ class MemoryTx implements EngineTx {
     return c;
   }
 
-  private scanForward(n: NormalizedScan): KvPair[] {
+  /**
+   * Merges the committed tree (minus deleted ranges) with the overlay, in scan order: forward
+   * from `start`, or reverse from just below `end`. On equal keys the overlay wins.
+   */
+  private scanMerged(n: NormalizedScan): KvPair[] {
+    const rev = n.reverse;
+    const skip = (c: Cursor<Uint8Array>): Cursor<Uint8Array> => (rev ? this.skipDeletedReverse(c) : this.skipDeletedForward(c));
+    // Negative when `a` comes before `b` in scan order.
+    const order = (a: Uint8Array, b: Uint8Array): number => (rev ? compareBytes(b, a) : compareBytes(a, b));
+    // True once `key` is past the far bound of the scan.
+    const past = (key: Uint8Array): boolean =>
+      rev ? n.start !== undefined && compareBytes(key, n.start) < 0 : n.end !== undefined && compareBytes(key, n.end) >= 0;
     const out: KvPair[] = [];
-    let base = this.skipDeletedForward(this.committed.seekGE(n.start));
-    const over = this.overlay.seekGE(n.start);
+    let base = skip(rev ? this.committed.seekLT(n.end) : this.committed.seekGE(n.start));
+    const over = rev ? this.overlay.seekLT(n.end) : this.overlay.seekGE(n.start);
     while (out.length < n.limit) {
       if (!base.valid && !over.valid) break;
-      const cmp = !base.valid ? 1 : !over.valid ? -1 : compareBytes(base.key, over.key);
+      const cmp = !base.valid ? 1 : !over.valid ? -1 : order(base.key, over.key);
       let key: Uint8Array;
       let value: Uint8Array;
       if (cmp < 0) {
         key = base.key;
         value = base.value;
         base.advance();
-        base = this.skipDeletedForward(base);
+        base = skip(base);
       } else {
         key = over.key;
         value = over.value;
         over.advance();
         if (cmp === 0) {
           base.advance();
-          base = this.skipDeletedForward(base);
+          base = skip(base);
         }
       }
-      if (n.end !== undefined && compareBytes(key, n.end) >= 0) break;
-      if (value !== TOMBSTONE) out.push(pair(key, value));
-    }
-    return out;
-  }
-
-  private scanReverse(n: NormalizedScan): KvPair[] {
-    const out: KvPair[] = [];
-    let base = this.skipDeletedReverse(this.committed.seekLT(n.end));
-    const over = this.overlay.seekLT(n.end);
-    while (out.length < n.limit) {
-      if (!base.valid && !over.valid) break;
-      // In reverse the larger key comes first.
-      const cmp = !base.valid ? 1 : !over.valid ? -1 : compareBytes(over.key, base.key);
-      let key: Uint8Array;
-      let value: Uint8Array;
-      if (cmp < 0) {
-        key = base.key;
-        value = base.value;
-        base.advance();
-        base = this.skipDeletedReverse(base);
-      } else {
-        key = over.key;
-        value = over.value;
-        over.advance();
-        if (cmp === 0) {
-          base.advance();
-          base = this.skipDeletedReverse(base);
-        }
-      }
-      if (n.start !== undefined && compareBytes(key, n.start) < 0) break;
+      if (past(key)) break;
       if (value !== TOMBSTONE) out.push(pair(key, value));
     }
     return out;
