@@ -117,7 +117,7 @@ export class RaftServer {
         return this.reply(clientId!, callId!, encodeMessage(0, { term: r.term, index: r.index }, r.result));
       }
     }
-    if (!g.node.isLeader) return encodeMessage(1, toErrorHeader(await g.node.apply({ data: body }).catch((e: unknown) => e)));
+    if (!g.node.isLeader) throw g.node.notLeaderError();
     // 2. startTransaction: a rejection is answered at once and nothing is logged.
     const data = g.node.startTransaction(body);
     // 3. A permit, or RESOURCE_UNAVAILABLE at once.

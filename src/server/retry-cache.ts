@@ -19,6 +19,15 @@ export interface CachedReply {
 export class RetryCache {
   /** clientId -> callId -> reply. */
   private readonly byClient = new Map<string, Map<number, CachedReply>>();
+  /** Per client, the highest firstUnreplied already released (releases below it are no-ops). */
+  private readonly releasedBelow = new Map<string, number>();
+  /**
+   * Every put, in apply order: the expiry queue. Stamps follow log order (a new leader's clock
+   * may lag an old one's, which only makes some entries expire later, never earlier), so expiry
+   * pops from the front instead of scanning the cache. Entries released early are skipped.
+   */
+  private readonly order: Array<{ clientId: string; callId: number; stampMs: number }> = [];
+  private orderHead = 0;
   /** Newest stamp applied: "now" for expiry, identical on every replica. */
   private clockMs = 0;
   private size_ = 0;
@@ -41,36 +50,39 @@ export class RetryCache {
     }
     if (!m.has(callId)) this.size_++;
     m.set(callId, r);
+    this.order.push({ clientId, callId, stampMs: r.stampMs });
+  }
+
+  private remove(clientId: string, callId: number): void {
+    const m = this.byClient.get(clientId);
+    if (!m || !m.delete(callId)) return;
+    this.size_--;
+    if (m.size === 0) {
+      this.byClient.delete(clientId);
+      this.releasedBelow.delete(clientId);
+    }
   }
 
   /** The client has received every reply below `firstUnreplied`: those can go. */
   release(clientId: string, firstUnreplied: number): void {
     const m = this.byClient.get(clientId);
-    if (!m) return;
-    for (const id of m.keys()) {
-      if (id < firstUnreplied) {
-        m.delete(id);
-        this.size_--;
-      }
-    }
-    if (m.size === 0) this.byClient.delete(clientId);
+    if (!m || firstUnreplied <= (this.releasedBelow.get(clientId) ?? 0)) return;
+    this.releasedBelow.set(clientId, firstUnreplied);
+    for (const id of [...m.keys()]) if (id < firstUnreplied) this.remove(clientId, id);
   }
 
   /** Advances the cache clock to a newly applied stamp and drops expired replies. */
   tick(stampMs: number): void {
     if (stampMs <= this.clockMs) return;
-    const prevCut = this.clockMs - this.expiryMs;
     this.clockMs = stampMs;
     const cut = stampMs - this.expiryMs;
-    if (cut <= prevCut) return;
-    for (const [client, m] of this.byClient) {
-      for (const [id, r] of m) {
-        if (r.stampMs < cut) {
-          m.delete(id);
-          this.size_--;
-        }
-      }
-      if (m.size === 0) this.byClient.delete(client);
+    while (this.orderHead < this.order.length && this.order[this.orderHead]!.stampMs < cut) {
+      const e = this.order[this.orderHead++]!;
+      if (this.get(e.clientId, e.callId)?.stampMs === e.stampMs) this.remove(e.clientId, e.callId);
+    }
+    if (this.orderHead > 1024 && this.orderHead * 2 > this.order.length) {
+      this.order.splice(0, this.orderHead);
+      this.orderHead = 0;
     }
   }
 
@@ -79,6 +91,8 @@ export class RetryCache {
     for (const [client, m] of this.byClient) {
       for (const [id, r] of m) rows.push([client, id, r.index, r.stampMs, Buffer.from(r.reply).toString('base64'), r.failed]);
     }
+    // Apply order (by log index), so a restored replica rebuilds the same expiry queue.
+    rows.sort((a, b) => a[2] - b[2]);
     return new TextEncoder().encode(JSON.stringify({ clockMs: this.clockMs, rows }));
   }
 

@@ -223,7 +223,7 @@ export class RaftNode<R = unknown> {
     if (!(req.data instanceof Uint8Array) || req.data.byteLength === 0) {
       throw new RaftNodeError('INVALID_ARGUMENT', 'data must be a non-empty Uint8Array');
     }
-    if (this.raw.role !== Role.Leader) throw this.notLeader();
+    if (this.raw.role !== Role.Leader) throw this.notLeaderError();
     if (this.proposals.size >= this.opts.maxPendingProposals) {
       throw new RaftNodeError('BUSY', `node is busy: ${this.proposals.size} proposals pending (limit ${this.opts.maxPendingProposals}); retry later`);
     }
@@ -292,7 +292,7 @@ export class RaftNode<R = unknown> {
   /** Membership change; resolves once the change is committed and applied here. */
   async changeMembership(cc: ConfChange): Promise<{ index: number; confState: ConfState }> {
     this.checkRunning();
-    if (this.raw.role !== Role.Leader) throw this.notLeader();
+    if (this.raw.role !== Role.Leader) throw this.notLeaderError();
     let id;
     try {
       id = this.raw.proposeConfChange(cc);
@@ -520,8 +520,10 @@ export class RaftNode<R = unknown> {
       this.lastConf = conf;
       this.sm.onConfigurationCommitted?.(conf);
     }
-    for (const w of this.appliedWaiters) if (w.index <= index) w.done();
-    this.appliedWaiters = this.appliedWaiters.filter((w) => w.index > index);
+    if (this.appliedWaiters.length > 0) {
+      for (const w of this.appliedWaiters) if (w.index <= index) w.done();
+      this.appliedWaiters = this.appliedWaiters.filter((w) => w.index > index);
+    }
     const every = this.opts.snapshotEveryEntries;
     if (every > 0 && index - this.lastSnapshotIndex >= every && !this.snapshotting && !this.stopped) {
       this.snapshotting = this.takeSnapshot()
@@ -588,7 +590,8 @@ export class RaftNode<R = unknown> {
     if (this.stopped) throw new RaftNodeError('SHUTTING_DOWN', 'node is stopped');
   }
 
-  private notLeader(): RaftNodeError {
+  /** The NOT_LEADER error for a request this node cannot serve, with the leader's id and address. */
+  notLeaderError(): RaftNodeError {
     const leader = this.raw.leader;
     const address = leader ? this.transport.addressOf?.(leader) : undefined;
     return new RaftNodeError('NOT_LEADER', leader ? `not the leader; the leader is ${leader}${address ? ` at ${address}` : ''}` : 'not the leader; no leader is known yet', { id: leader, address });
@@ -608,7 +611,7 @@ export class RaftNode<R = unknown> {
     };
     const code = map[err.code];
     if (!code) return err;
-    if (code === 'NOT_LEADER') return this.notLeader();
+    if (code === 'NOT_LEADER') return this.notLeaderError();
     return new RaftNodeError(code, err.message);
   }
 
