@@ -61,8 +61,13 @@ export class RaftClient {
   /** Identifies this client's calls in the servers' retry cache. */
   readonly clientId = `c-${randomBytes(8).toString('hex')}`;
   private nextCallId = 1;
-  /** Calls sent and not yet answered (their replies must stay cached). */
+  /** Calls sent and not yet answered (their replies must stay cached), in increasing call id order. */
   private readonly inFlight = new Set<number>();
+
+  /** The lowest call id still waiting: a Set keeps insertion order, and ids only grow. */
+  private firstUnreplied(): number {
+    return this.inFlight.values().next().value ?? this.nextCallId;
+  }
 
   constructor(o: RaftClientOptions) {
     if (o.servers.length === 0) throw new RaftClientError('INVALID_ARGUMENT', 'at least one server is needed');
@@ -83,7 +88,7 @@ export class RaftClient {
     const callId = this.nextCallId++;
     this.inFlight.add(callId);
     try {
-      const header = (): object => ({ ...opts, clientId: this.clientId, callId, firstUnreplied: Math.min(...this.inFlight) });
+      const header = (): object => ({ ...opts, clientId: this.clientId, callId, firstUnreplied: this.firstUnreplied() });
       const r = await this.call(Op.Apply, header, data, true);
       const h = r.header as { term: number; index: number };
       return { term: h.term, index: h.index, result: r.body };

@@ -63,12 +63,25 @@ export class RetryCache {
     }
   }
 
-  /** The client has received every reply below `firstUnreplied`: those can go. */
+  /**
+   * The client has received every reply below `firstUnreplied`: those can go. Replies are kept in
+   * apply order, which follows call ids closely, so this walks from the oldest and stops at the
+   * first id still wanted: amortised O(1) per call. A reply applied out of order behind that
+   * point stays until it expires, which is only later, never wrong.
+   */
   release(clientId: string, firstUnreplied: number): void {
     const m = this.byClient.get(clientId);
     if (!m || firstUnreplied <= (this.releasedBelow.get(clientId) ?? 0)) return;
     this.releasedBelow.set(clientId, firstUnreplied);
-    for (const id of [...m.keys()]) if (id < firstUnreplied) this.remove(clientId, id);
+    for (const id of m.keys()) {
+      if (id >= firstUnreplied) break;
+      m.delete(id);
+      this.size_--;
+    }
+    if (m.size === 0) {
+      this.byClient.delete(clientId);
+      this.releasedBelow.delete(clientId);
+    }
   }
 
   /** Advances the cache clock to a newly applied stamp and drops expired replies. */
