@@ -1,13 +1,17 @@
 // One behavioural suite for every KvEngine implementation (a table of factories), plus a seeded
-// random differential test of all of them against a trivially correct model. (The lmdb engine
-// and its persistence test are parked: see src/kv/engine/lmdb-engine.ts.parked.)
+// random differential test of all of them against a trivially correct model. Every engine runs the
+// same cases: the in-memory B+-tree and LMDB on a temporary directory.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { compareBytes, type EngineTx, type KvEngine, type KvPair, type ScanOptions } from '../../src/kv/engine/engine.js';
 import { MAX_KEY_BYTES } from '../../src/kv/engine/common.js';
+import { LmdbEngine } from '../../src/kv/engine/lmdb-engine.js';
 import { MemoryEngine } from '../../src/kv/engine/memory-engine.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { seededRand } from '../../src/raft/core/random.js';
 
 
@@ -19,6 +23,7 @@ interface Factory {
 const factories: readonly Factory[] = [
   { name: 'memory', open: () => new MemoryEngine() },
   { name: 'memory (B-tree order 4)', open: () => new MemoryEngine({ order: 4 }) },
+  { name: 'lmdb', open: () => LmdbEngine.open(join(mkdtempSync(join(tmpdir(), 'raftkv-lmdb-')), 'db')) },
 ];
 
 const b = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);

@@ -1,9 +1,3 @@
-// PARKED (not compiled): the lmdb-js engine, written and passing the shared conformance suite,
-// but not in the build yet: the npm registry reachable from our machines lacks some optional
-// platform packages of lmdb's msgpackr dependency, so `npm ci` rejects the lockfile. To bring it
-// back: solve that (e.g. an override of msgpackr-extract), `npm install lmdb@3`, rename this file
-// to .ts, and re-add the lmdb factory and the persistence test (lmdb-persistence.test.ts.parked)
-// to test/kv-engine/.
 // LmdbEngine: the KvEngine over LMDB (lmdb-js), with raw binary keys and values.
 //
 // Durability: the environment is opened with `noSync: true`. A commit writes its pages (so it

@@ -1,4 +1,20 @@
-// PARKED with src/kv/engine/lmdb-engine.ts.parked (see there).
+// LmdbEngine on a real directory: committed data survives close and reopen; rolled-back data
+// does not.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { KvPair } from '../../src/kv/engine/engine.js';
+import { LmdbEngine } from '../../src/kv/engine/lmdb-engine.js';
+
+const b = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
+const hex = (u: Uint8Array | undefined): string | undefined => (u === undefined ? undefined : Buffer.from(u).toString('hex'));
+const keys = (pairs: readonly KvPair[]): string[] => pairs.map((p) => hex(p.key)!);
+const freshDir = (): string => join(mkdtempSync(join(tmpdir(), 'raftkv-lmdb-')), 'db');
+
 describe('LmdbEngine persistence', () => {
   it('keeps committed data across close and reopen, not rolled-back data', async () => {
     const dir = freshDir();
