@@ -77,10 +77,27 @@ export type KvCommand =
   | { readonly op: KvOp.KeyLock; readonly key: Bytes; readonly acquirer: LockAcquirer; readonly keepLease: boolean }
   | { readonly op: KvOp.KeyLockRelease; readonly key: Bytes; readonly acquirer: LockAcquirer }
   | { readonly op: KvOp.NodeExecute; readonly name: string; readonly payload: Bytes }
+  | RangeSplitCommand
   | { readonly op: KvOp.Get; readonly key: Bytes }
   | { readonly op: KvOp.MultiGet; readonly keys: readonly Bytes[] }
   | { readonly op: KvOp.ContainsKey; readonly key: Bytes }
   | { readonly op: KvOp.Scan | KvOp.ReverseScan; readonly start: Bytes | null; readonly end: Bytes | null; readonly limit: number; readonly returnValue: boolean };
+
+/**
+ * Splits a region at `splitKey` (null: the leader picks the approximate middle key). A client
+ * sends only `splitKey`; the leader stamps the rest before proposing, so every replica creates
+ * the same new region: its id, the version the split applies to, and the peers of the new group.
+ */
+export interface RangeSplitCommand {
+  readonly op: KvOp.RangeSplit;
+  readonly splitKey: Bytes | null;
+  /** Stamped by the leader ('' from a client). */
+  readonly newRegionId: string;
+  /** The region version the split was decided on; a replica with another version refuses it. */
+  readonly expectVersion: number;
+  readonly voters: readonly string[];
+  readonly learners: readonly string[];
+}
 
 /** Operations served by reads (query hook) rather than through the log. */
 export const READ_OPS: ReadonlySet<KvOp> = new Set([KvOp.Get, KvOp.MultiGet, KvOp.ContainsKey, KvOp.Scan, KvOp.ReverseScan]);
@@ -93,7 +110,11 @@ export type KvResult =
   | { readonly kind: 'pairs'; readonly pairs: ReadonlyArray<readonly [Bytes, Bytes | null]> }
   | { readonly kind: 'sequence'; readonly start: number; readonly end: number }
   | { readonly kind: 'lock'; readonly success: boolean; readonly owner: string; readonly fencingToken: number; readonly count: number; readonly remainingMs: number }
-  | { readonly kind: 'error'; readonly code: 'INVALID_PARAMETER' | 'UNKNOWN_CALLBACK' | 'CALLBACK_FAILED'; readonly message: string };
+  | { readonly kind: 'split'; readonly left: string; readonly right: string; readonly splitKey: Bytes }
+  | { readonly kind: 'error'; readonly code: KvResultErrorCode; readonly message: string };
+
+/** Errors a replica reports from applying (or refusing) a committed command. */
+export type KvResultErrorCode = 'INVALID_PARAMETER' | 'UNKNOWN_CALLBACK' | 'CALLBACK_FAILED' | 'INVALID_REGION_EPOCH' | 'TOO_SMALL_TO_SPLIT';
 
 // ---------------------------------------------------------------- codec
 
@@ -171,6 +192,15 @@ export function encodeCommand(c: KvCommand): Uint8Array {
       w.str16(c.name, 'callback name');
       w.bytes32(c.payload);
       break;
+    case KvOp.RangeSplit:
+      bytesOrNull(w, c.splitKey);
+      w.str16(c.newRegionId, 'new region id');
+      w.u64(c.expectVersion, 'expectVersion');
+      w.u32(c.voters.length);
+      for (const v of c.voters) w.str16(v, 'voter');
+      w.u32(c.learners.length);
+      for (const v of c.learners) w.str16(v, 'learner');
+      break;
     case KvOp.Scan:
     case KvOp.ReverseScan:
       bytesOrNull(w, c.start);
@@ -232,6 +262,16 @@ export function decodeCommand(b: Uint8Array): KvCommand {
     }
     case KvOp.NodeExecute:
       return { op, name: r.str16(), payload: r.bytes32() };
+    case KvOp.RangeSplit: {
+      const splitKey = readBytesOrNull(r);
+      const newRegionId = r.str16();
+      const expectVersion = r.u64('expectVersion');
+      const voters: string[] = [];
+      for (let i = r.u32(); i > 0; i--) voters.push(r.str16());
+      const learners: string[] = [];
+      for (let i = r.u32(); i > 0; i--) learners.push(r.str16());
+      return { op, splitKey, newRegionId, expectVersion, voters, learners };
+    }
     case KvOp.Scan:
     case KvOp.ReverseScan:
       return { op, start: readBytesOrNull(r), end: readBytesOrNull(r), limit: r.u32(), returnValue: r.u8() === 1 };
@@ -280,6 +320,12 @@ export function encodeResult(res: KvResult): Uint8Array {
       w.u32(res.count);
       w.u64(Math.max(0, res.remainingMs), 'remainingMs');
       break;
+    case 'split':
+      w.u8(8);
+      w.str16(res.left, 'left');
+      w.str16(res.right, 'right');
+      w.bytes32(res.splitKey);
+      break;
     case 'error':
       w.u8(7);
       w.str16(res.code, 'code');
@@ -315,7 +361,9 @@ export function decodeResult(b: Uint8Array): KvResult {
     case 6:
       return { kind: 'lock', success: r.u8() === 1, owner: r.str16(), fencingToken: r.u64('fencingToken'), count: r.u32(), remainingMs: r.u64('remainingMs') };
     case 7:
-      return { kind: 'error', code: r.str16() as 'INVALID_PARAMETER', message: r.str32() };
+      return { kind: 'error', code: r.str16() as KvResultErrorCode, message: r.str32() };
+    case 8:
+      return { kind: 'split', left: r.str16(), right: r.str16(), splitKey: r.bytes32() };
     default:
       throw new Error('unknown KV result tag');
   }

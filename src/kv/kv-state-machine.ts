@@ -6,13 +6,20 @@
 //   0x00 + key   user data
 //   0x01 + key   sequences (u64 next value)
 //   0x02 + key   locks (JSON: owner, count, deadline, fencing token)
-//   0x03 ...     meta: applied index, lock fencing counter
+//   0x03 ...     meta: applied index, lock fencing counter, region meta
 // Locks expire by the leader-stamped time in the command, never by a replica's clock.
+//
+// The state machine serves one region: every command's keys must lie in the region's range when
+// it is applied (a split may have committed after the leader checked), else it is refused with
+// INVALID_REGION_EPOCH and changes nothing. A RangeSplit moves the upper part of the range, with
+// its sequences and locks and the fencing counter, into a new region: the store creates the new
+// region durably (onSplit) before this region forgets the moved keys.
 
 import type { CommittedEntry, SnapshotImage, StateMachine } from '../raft/runtime/state-machine.js';
 import { ByteReader } from '../transport/binary.js';
-import { type Bytes, CheckedWriter, type KvCommand, KvOp, type KvResult, READ_OPS, decodeCommand, encodeCommand, encodeResult } from './commands.js';
-import type { EngineTx, KvEngine } from './engine/engine.js';
+import { type Bytes, CheckedWriter, type KvCommand, KvOp, type KvResult, type RangeSplitCommand, READ_OPS, decodeCommand, encodeCommand, encodeResult } from './commands.js';
+import { type EngineTx, type KvEngine, type KvPair, compareBytes as compareBytesImpl } from './engine/engine.js';
+import { type RegionMeta, SPLIT_INIT_INDEX, decodeRegionMeta, encodeRegionMeta, keyInRegion, rangeInRegion } from './region.js';
 
 const DATA = 0x00;
 const SEQ = 0x01;
@@ -20,6 +27,23 @@ const LOCK = 0x02;
 const META = 0x03;
 const APPLIED_KEY = Uint8Array.from([META, 0x01]);
 const FENCING_KEY = Uint8Array.from([META, 0x02]);
+const REGION_KEY = Uint8Array.from([META, 0x03]);
+/** Namespaces whose keys are user keys (they move with a split). */
+const KEYED = [DATA, SEQ, LOCK] as const;
+
+/** The whole key space as one region (a state machine used without a store). */
+export const WHOLE_SPACE: RegionMeta = { id: '1', startKey: new Uint8Array(0), endKey: new Uint8Array(0), epoch: { confVer: 1, version: 1 }, voters: [], learners: [] };
+
+export interface KvStateMachineOptions {
+  /** The region served, when the engine holds none yet (a new region). Default WHOLE_SPACE. */
+  region?: RegionMeta;
+  /**
+   * Called on every replica when a split applies, before this region drops the moved keys:
+   * must durably create the new region from `image` (a snapshot image of it at SPLIT_INIT_INDEX)
+   * and be idempotent (a replay after a crash calls it again). Without it, splits are refused.
+   */
+  onSplit?: (child: RegionMeta, image: Uint8Array) => Promise<void>;
+}
 
 export interface KvLimits {
   /** Largest key, in bytes. Default 4 KiB. */
@@ -60,14 +84,57 @@ interface LockState {
 export class KvStateMachine implements StateMachine<Uint8Array> {
   private readonly callbacks = new Map<string, NodeCallback>();
   private applied: number;
+  private regionMeta: RegionMeta;
+  private readonly onSplit: KvStateMachineOptions['onSplit'];
 
   constructor(
     readonly engine: KvEngine,
     readonly limits: KvLimits = DEFAULT_KV_LIMITS,
     /** The leader's clock, for stamping lock commands. */
     private readonly now: () => number = Date.now,
+    o: KvStateMachineOptions = {},
   ) {
     this.applied = readU64(engine.get(APPLIED_KEY));
+    const stored = engine.get(REGION_KEY);
+    this.regionMeta = stored ? decodeRegionMeta(stored) : (o.region ?? WHOLE_SPACE);
+    if (!stored && o.region) engine.transaction((tx) => tx.put(REGION_KEY, encodeRegionMeta(this.regionMeta)));
+    this.onSplit = o.onSplit;
+  }
+
+  /** The region as of the last applied entry. */
+  get region(): RegionMeta {
+    return this.regionMeta;
+  }
+
+  /** Every key (and range) of a command lies in the region. */
+  inRegion(c: KvCommand): boolean {
+    const r = this.regionMeta;
+    const k = (key: Bytes): boolean => keyInRegion(r, key);
+    switch (c.op) {
+      case KvOp.PutList:
+        return c.entries.every(([key]) => k(key));
+      case KvOp.ComparePutAll:
+        return c.entries.every(([key]) => k(key));
+      case KvOp.DeleteList:
+      case KvOp.MultiGet:
+        return c.keys.every(k);
+      case KvOp.DeleteRange:
+        return rangeInRegion(r, c.start, c.end);
+      case KvOp.Scan:
+      case KvOp.ReverseScan:
+        return rangeInRegion(r, c.start, c.end);
+      case KvOp.NodeExecute:
+        return true;
+      case KvOp.RangeSplit:
+        return c.splitKey === null || (keyInRegion(r, c.splitKey) && (r.startKey.length === 0 || compare(c.splitKey, r.startKey) > 0));
+      default:
+        return k(c.key);
+    }
+  }
+
+  /** Leader-side validation (INVALID_PARAMETER), also used by the store before proposing. */
+  validateCommand(c: KvCommand): void {
+    this.validate(c);
   }
 
   /** Registers a nodeExecute callback (the same name must exist on every replica). */
@@ -157,16 +224,89 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
     }
   }
 
-  apply(entries: readonly CommittedEntry[]): Uint8Array[] {
+  apply(entries: readonly CommittedEntry[]): Uint8Array[] | Promise<Uint8Array[]> {
+    const split = entries.findIndex((e) => e.data[0] === KvOp.RangeSplit);
+    if (split < 0) return this.applyBatch(entries);
+    // A split needs the new region created durably (async) between the entries before it and
+    // the entries after it.
+    return (async () => {
+      const out = this.applyBatch(entries.slice(0, split));
+      const e = entries[split]!;
+      out.push(encodeResult(await this.applySplit(e)));
+      const rest = await this.apply(entries.slice(split + 1));
+      return out.concat(rest);
+    })();
+  }
+
+  /** One engine transaction for a batch without splits, with the applied index. */
+  private applyBatch(entries: readonly CommittedEntry[]): Uint8Array[] {
+    if (entries.length === 0) return [];
     return this.engine.transaction((tx) => {
       const out = entries.map((e) => encodeResult(this.applyOne(tx, e.data)));
-      const last = entries[entries.length - 1];
-      if (last) {
-        tx.put(APPLIED_KEY, u64(last.index));
-        this.applied = last.index;
-      }
+      const last = entries[entries.length - 1]!;
+      tx.put(APPLIED_KEY, u64(last.index));
+      this.applied = last.index;
       return out;
     });
+  }
+
+  private async applySplit(e: CommittedEntry): Promise<KvResult> {
+    const refuse = (code: 'INVALID_REGION_EPOCH' | 'INVALID_PARAMETER', message: string): KvResult => {
+      this.engine.transaction((tx) => tx.put(APPLIED_KEY, u64(e.index)));
+      this.applied = e.index;
+      return { kind: 'error', code, message };
+    };
+    let c: RangeSplitCommand;
+    try {
+      c = decodeCommand(e.data) as RangeSplitCommand;
+    } catch (err) {
+      return refuse('INVALID_PARAMETER', `malformed split: ${(err as Error).message}`);
+    }
+    const r = this.regionMeta;
+    if (c.expectVersion !== r.epoch.version) return refuse('INVALID_REGION_EPOCH', `split decided on version ${c.expectVersion}, region ${r.id} is at ${r.epoch.version}`);
+    const splitKey = c.splitKey;
+    if (!splitKey || !c.newRegionId || !this.inRegion(c) || (r.startKey.length > 0 && compare(splitKey, r.startKey) <= 0)) {
+      return refuse('INVALID_PARAMETER', 'split key must lie strictly inside the region');
+    }
+    if (!this.onSplit) return refuse('INVALID_PARAMETER', 'this state machine cannot split (no store)');
+    const version = r.epoch.version + 1;
+    const child: RegionMeta = { id: c.newRegionId, startKey: splitKey, endKey: r.endKey, epoch: { confVer: 1, version }, voters: c.voters, learners: c.learners };
+    const left: RegionMeta = { ...r, endKey: splitKey, epoch: { confVer: r.epoch.confVer, version } };
+    // The new region's image: the moved keys, the fencing counter (tokens keep rising), its meta.
+    const moved: KvPair[] = [];
+    for (const p of KEYED) moved.push(...this.engine.scan(this.bounds(p, splitKey, r.endKey)));
+    moved.push({ key: FENCING_KEY, value: u64(readU64(this.engine.get(FENCING_KEY))) });
+    moved.push({ key: REGION_KEY, value: encodeRegionMeta(child) });
+    moved.push({ key: APPLIED_KEY, value: u64(SPLIT_INIT_INDEX) });
+    moved.sort((a, b) => compare(a.key, b.key));
+    await this.onSplit(child, KvStateMachine.encodeImage(moved));
+    this.engine.transaction((tx) => {
+      for (const p of KEYED) {
+        const b = this.bounds(p, splitKey, r.endKey);
+        tx.deleteRange(b.start, b.end);
+      }
+      tx.put(REGION_KEY, encodeRegionMeta(left));
+      tx.put(APPLIED_KEY, u64(e.index));
+    });
+    this.regionMeta = left;
+    this.applied = e.index;
+    return { kind: 'split', left: left.id, right: child.id, splitKey };
+  }
+
+  /** Engine bounds of namespace `p` for user keys in [start, end) (empty end = unbounded). */
+  private bounds(p: number, start: Uint8Array, end: Uint8Array): { start: Uint8Array; end: Uint8Array } {
+    return { start: ns(p, start), end: end.length > 0 ? ns(p, end) : Uint8Array.of(p + 1) };
+  }
+
+  /**
+   * The approximate middle user key of the region, or undefined with fewer than `minKeys` keys.
+   * (Exact here: the engines count keys cheaply enough at these sizes.)
+   */
+  middleKey(minKeys: number): Uint8Array | undefined {
+    const n = this.keyCount();
+    if (n < Math.max(2, minKeys)) return undefined;
+    const rows = this.engine.scan({ start: Uint8Array.of(DATA), end: Uint8Array.of(DATA + 1), limit: Math.floor(n / 2) + 1 });
+    return rows[rows.length - 1]!.key.slice(1);
   }
 
   private applyOne(tx: EngineTx, data: Uint8Array): KvResult {
@@ -176,6 +316,9 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
     } catch (e) {
       // Not a KV command (e.g. written by another client type): consumed without effect.
       return { kind: 'error', code: 'INVALID_PARAMETER', message: (e as Error).message };
+    }
+    if (!this.inRegion(c)) {
+      return { kind: 'error', code: 'INVALID_REGION_EPOCH', message: `a key lies outside region ${this.regionMeta.id} (version ${this.regionMeta.epoch.version}): refresh the routes` };
     }
     const get = (k: Bytes): Bytes | null => tx.get(ns(DATA, k)) ?? null;
     switch (c.op) {
@@ -297,6 +440,9 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
     } catch (e) {
       return encodeResult({ kind: 'error', code: 'INVALID_PARAMETER', message: (e as Error).message });
     }
+    if (!this.inRegion(c)) {
+      return encodeResult({ kind: 'error', code: 'INVALID_REGION_EPOCH', message: `a key lies outside region ${this.regionMeta.id} (version ${this.regionMeta.epoch.version}): refresh the routes` });
+    }
     const e = this.engine;
     switch (c.op) {
       case KvOp.Get:
@@ -326,15 +472,19 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
   }
 
   saveSnapshot(): SnapshotImage {
-    // A consistent image: the engine is only written by apply(), which is synchronous.
+    // A consistent image: the engine is only written by apply(), synchronously.
+    return { index: this.applied, data: KvStateMachine.encodeImage(this.engine.exportAll()) };
+  }
+
+  /** The snapshot image format: [u32 count] then (key, value) byte strings. */
+  static encodeImage(pairs: readonly KvPair[]): Uint8Array {
     const w = new CheckedWriter(1024);
-    const pairs = this.engine.exportAll();
     w.u32(pairs.length);
     for (const p of pairs) {
       w.bytes32(p.key);
       w.bytes32(p.value);
     }
-    return { index: this.applied, data: w.take(0) };
+    return w.take(0);
   }
 
   loadSnapshot(image: SnapshotImage): void {
@@ -345,10 +495,13 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
     this.engine.importAll(pairs);
     this.engine.transaction((tx) => tx.put(APPLIED_KEY, u64(image.index)));
     this.applied = image.index;
+    const stored = this.engine.get(REGION_KEY);
+    if (stored) this.regionMeta = decodeRegionMeta(stored);
   }
 }
 
 const COMMA = Uint8Array.of(0x2c);
+const compare = (a: Uint8Array, b: Uint8Array): number => compareBytesImpl(a, b);
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

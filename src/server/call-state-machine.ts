@@ -123,6 +123,16 @@ export class CallStateMachine implements StateMachine<Uint8Array> {
     return { index: image.index, data: out };
   }
 
+  /** A snapshot image of `userImage` with an empty retry cache (a group that starts from a snapshot). */
+  static imageWithEmptyCache(userImage: Uint8Array, expiryMs: number): Uint8Array {
+    const cache = new RetryCache(expiryMs).serialize();
+    const out = new Uint8Array(4 + cache.byteLength + userImage.byteLength);
+    new DataView(out.buffer).setUint32(0, cache.byteLength);
+    out.set(cache, 4);
+    out.set(userImage, 4 + cache.byteLength);
+    return out;
+  }
+
   async loadSnapshot(image: SnapshotImage): Promise<void> {
     const dv = new DataView(image.data.buffer, image.data.byteOffset, image.data.byteLength);
     const len = dv.getUint32(0);

@@ -103,6 +103,20 @@ export class RaftServer {
    * pending-request permit, then (in RaftNode) preAppend, the entry-size check, append and
    * replicate; once committed applySerial and apply on every replica; then the reply.
    */
+  /** The write path for a group served here (the KV store calls it after its own checks). */
+  async writeTo(groupId: string, h: ApplyHeader, body: Uint8Array): Promise<Uint8Array> {
+    const g = this.groups.get(groupId);
+    if (!g) throw new RaftNodeError('INVALID_ARGUMENT', `this server hosts no group '${groupId}'`);
+    return this.write(g, h, body);
+  }
+
+  /** The read path for a group served here. */
+  async queryTo(groupId: string, h: QueryHeader, body: Uint8Array): Promise<Uint8Array> {
+    const g = this.groups.get(groupId);
+    if (!g) throw new RaftNodeError('INVALID_ARGUMENT', `this server hosts no group '${groupId}'`);
+    return this.query(g, h, body);
+  }
+
   private async write(g: Group, h: ApplyHeader, body: Uint8Array): Promise<Uint8Array> {
     const clientId = typeof h.clientId === 'string' && h.clientId !== '' ? h.clientId : undefined;
     const callId = Number.isSafeInteger(h.callId) ? h.callId! : undefined;

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { RaftClient } from '../client/raft-client.js';
 
 const MAIN = fileURLToPath(new URL('../server/node-main.js', import.meta.url));
+/** The KV store process (same flags plus the store's own: see src/kv/store/store-main.ts). */
+export const KV_STORE_MAIN = fileURLToPath(new URL('../kv/store/store-main.js', import.meta.url));
 
 /**
  * A free port below the kernel's ephemeral range (32768+ on Linux). Ports inside that range can
@@ -45,6 +47,7 @@ export class ProcCluster {
   private constructor(
     private readonly extraArgs: string[],
     root: string,
+    private readonly main: string,
   ) {
     this.root = root;
   }
@@ -52,8 +55,9 @@ export class ProcCluster {
   /** Where the nodes read their blocked links from (only with `faults`). */
   faultsFile: string | undefined;
 
-  static async create(ids: string[], extraArgs: string[] = [], opts: { faults?: boolean } = {}): Promise<ProcCluster> {
-    const c = new ProcCluster(extraArgs, mkdtempSync(join(tmpdir(), 'raftkv-proc-')));
+  /** `opts.main`: the script each node runs (default the Raft register node; KV_STORE_MAIN for stores). */
+  static async create(ids: string[], extraArgs: string[] = [], opts: { faults?: boolean; main?: string } = {}): Promise<ProcCluster> {
+    const c = new ProcCluster(extraArgs, mkdtempSync(join(tmpdir(), 'raftkv-proc-')), opts.main ?? MAIN);
     if (opts.faults) {
       c.faultsFile = join(c.root, 'faults.json');
       c.writeFaults();
@@ -73,7 +77,7 @@ export class ProcCluster {
     // RAFTKV_NODE_FLAGS passes extra Node flags to node processes (e.g. --cpu-prof for profiling).
     const flags = (process.env['RAFTKV_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
     const env = this.faultsFile ? { ...process.env, RAFTKV_FAULTS_FILE: this.faultsFile } : process.env;
-    const proc = spawn(process.execPath, [...flags, MAIN, '--id', id, '--listen', `127.0.0.1:${n.port}`, '--peers', this.peersArg(), '--data', n.dataDir, ...this.extraArgs, ...args], {
+    const proc = spawn(process.execPath, [...flags, this.main, '--id', id, '--listen', `127.0.0.1:${n.port}`, '--peers', this.peersArg(), '--data', n.dataDir, ...this.extraArgs, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
     });

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { type KvCommand, KvOp, type KvResult, decodeResult, encodeCommand } from '../../src/kv/commands.js';
 import { MemoryEngine } from '../../src/kv/engine/memory-engine.js';
 import { KvParameterError, KvStateMachine } from '../../src/kv/kv-state-machine.js';
+import type { RegionMeta } from '../../src/kv/region.js';
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s);
 const s = (v: Uint8Array | null | undefined): string | null => (v ? new TextDecoder().decode(v) : null);
@@ -13,7 +14,7 @@ function harness(now = () => 1000) {
   let index = 0;
   const write = (c: KvCommand): KvResult => {
     const data = sm.startTransaction(encodeCommand(c)) ?? encodeCommand(c);
-    const [r] = sm.apply([{ index: ++index, term: 1, data }]);
+    const [r] = sm.apply([{ index: ++index, term: 1, data }]) as Uint8Array[];
     return decodeResult(r!);
   };
   const read = (c: KvCommand): KvResult => decodeResult(sm.query(encodeCommand(c)));
@@ -139,7 +140,7 @@ test('the applied index is stored with each batch; snapshots round-trip everythi
   assert.equal(other.lastAppliedIndex(), 2);
   assert.equal(s(decodeResultValue(other.query(encodeCommand({ op: KvOp.Get, key: b('p') })))), '1');
   let idx = 2;
-  const [r] = other.apply([{ index: ++idx, term: 1, data: encodeCommand({ op: KvOp.GetSequence, key: b('seq'), step: 1 }) }]);
+  const [r] = other.apply([{ index: ++idx, term: 1, data: encodeCommand({ op: KvOp.GetSequence, key: b('seq'), step: 1 }) }]) as Uint8Array[];
   assert.deepEqual(decodeResult(r!), { kind: 'sequence', start: 7, end: 8 });
 });
 
@@ -147,3 +148,57 @@ function decodeResultValue(x: Uint8Array): Uint8Array | null {
   const r = decodeResult(x);
   return r.kind === 'value' ? r.value : null;
 }
+
+test('rangeSplit moves the upper keys, sequences, locks and the fencing counter into the new region', async () => {
+  const images: Array<{ child: RegionMeta; image: Uint8Array }> = [];
+  const region: RegionMeta = { id: 'r1', startKey: new Uint8Array(0), endKey: new Uint8Array(0), epoch: { confVer: 1, version: 1 }, voters: ['a', 'b'], learners: [] };
+  const sm = new KvStateMachine(new MemoryEngine(), undefined, () => 1000, {
+    region,
+    onSplit: async (child, image) => {
+      images.push({ child, image });
+    },
+  });
+  let index = 0;
+  const write = async (c: KvCommand): Promise<KvResult> => {
+    const data = sm.startTransaction(encodeCommand(c)) ?? encodeCommand(c);
+    const [r] = await sm.apply([{ index: ++index, term: 1, data }]);
+    return decodeResult(r!);
+  };
+  for (const k of ['a', 'c', 'm', 'x', 'z']) await write({ op: KvOp.Put, key: b(k), value: b(k.toUpperCase()) });
+  await write({ op: KvOp.GetSequence, key: b('y-seq'), step: 10 });
+  const lock1 = await write({ op: KvOp.KeyLock, key: b('a-lock'), acquirer: { id: 'o1', leaseMs: 5000, stampMs: 0 }, keepLease: false });
+  assert.equal(lock1.kind === 'lock' && lock1.fencingToken, 1);
+  assert.equal(s(sm.middleKey(2)), 'm', 'the middle of the user keys a c m x z');
+
+  const split = { op: KvOp.RangeSplit, splitKey: b('m'), newRegionId: 'r2', expectVersion: 1, voters: ['a', 'b'], learners: [] } as const;
+  const stale = await write({ ...split, expectVersion: 0 });
+  assert.equal(stale.kind === 'error' && stale.code, 'INVALID_REGION_EPOCH', 'a split decided on another version is refused');
+  assert.equal(images.length, 0);
+  const r = await write(split);
+  assert.deepEqual(r, { kind: 'split', left: 'r1', right: 'r2', splitKey: b('m') });
+  assert.equal(sm.region.epoch.version, 2);
+  assert.equal(s(sm.region.endKey), 'm');
+  // The parent no longer answers for moved keys, and refuses writes to them.
+  const q = decodeResult(sm.query(encodeCommand({ op: KvOp.Get, key: b('x') })) as Uint8Array);
+  assert.equal(q.kind === 'error' && q.code, 'INVALID_REGION_EPOCH');
+  const w = await write({ op: KvOp.Put, key: b('zz'), value: b('1') });
+  assert.equal(w.kind === 'error' && w.code, 'INVALID_REGION_EPOCH');
+  assert.equal(sm.keyCount(), 2, 'a and c stay');
+
+  // The new region, from its image: keys, the sequence, a fencing counter that keeps rising.
+  assert.equal(images.length, 1);
+  const { child, image } = images[0]!;
+  assert.equal(child.epoch.version, 2);
+  assert.equal(s(child.startKey), 'm');
+  const right = new KvStateMachine(new MemoryEngine(), undefined, () => 2000, { region: child });
+  right.loadSnapshot({ index: 5, data: image });
+  assert.equal(right.region.id, 'r2');
+  assert.equal(right.keyCount(), 3);
+  const got = decodeResult(right.query(encodeCommand({ op: KvOp.Get, key: b('x') })) as Uint8Array);
+  assert.equal(got.kind === 'value' && s(got.value), 'X');
+  const seq = decodeResult((right.apply([{ index: 6, term: 6, data: encodeCommand({ op: KvOp.GetSequence, key: b('y-seq'), step: 1 }) }]) as Uint8Array[])[0]!);
+  assert.deepEqual(seq, { kind: 'sequence', start: 10, end: 11 });
+  const lockData = right.startTransaction(encodeCommand({ op: KvOp.KeyLock, key: b('n-lock'), acquirer: { id: 'o2', leaseMs: 5000, stampMs: 0 }, keepLease: false }))!;
+  const lock2 = decodeResult((right.apply([{ index: 7, term: 6, data: lockData }]) as Uint8Array[])[0]!);
+  assert.equal(lock2.kind === 'lock' && lock2.fencingToken, 2, 'fencing tokens keep rising across the split');
+});

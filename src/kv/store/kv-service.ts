@@ -1,0 +1,200 @@
+// The KV request handler of a store: RheaKV's per-request path (seed 000) in front of the Raft
+// write and read paths of RaftServer. Order of checks, each with its own error code:
+// region (NO_REGION_FOUND) -> epoch version (INVALID_REGION_EPOCH) -> keys inside the region
+// (INVALID_REGION_EPOCH) -> parameters (INVALID_PARAMETER) -> leadership (NOT_LEADER) ->
+// overload (SERVER_BUSY) -> the log or the read. Every request is counted per op.
+
+import { RaftNodeError } from '../../raft/runtime/errors.js';
+import { decodeEnvelope, encodeEnvelope } from '../../raft/runtime/rpc-router.js';
+import { type KvCommand, KvOp, READ_OPS, type RangeSplitCommand, decodeCommand, decodeResult, encodeCommand } from '../commands.js';
+import { KvParameterError } from '../kv-state-machine.js';
+import {
+  type KvErrorHeader,
+  KvErrorCode,
+  type KvOkHeader,
+  type KvRequestHeader,
+  KvTag,
+  type RegionInfo,
+  type RegionsReply,
+  type StatsReply,
+} from '../protocol.js';
+import { toRegionInfo } from '../region.js';
+import type { KvStore } from './kv-store.js';
+import { OpMetrics } from './op-metrics.js';
+import type { RegionPeer } from './region-peer.js';
+
+export class KvError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly extra: Partial<KvErrorHeader> = {},
+  ) {
+    super(message);
+    this.name = 'KvError';
+  }
+}
+
+export interface KvServiceOptions {
+  /** Linearizable reads use the leader lease instead of a ReadIndex round. */
+  readonly leaseReads: boolean;
+  /** rangeSplit needs at least this many keys in the region. */
+  readonly splitMinKeys: number;
+}
+
+/** How the Raft runtime's errors reach KV clients. */
+const NODE_CODES: Record<string, string> = {
+  NOT_LEADER: KvErrorCode.NOT_LEADER,
+  BUSY: KvErrorCode.SERVER_BUSY,
+  RESOURCE_UNAVAILABLE: KvErrorCode.SERVER_BUSY,
+  TRANSFERRING_LEADERSHIP: KvErrorCode.NO_LEADER,
+  NO_LEADER: KvErrorCode.NO_LEADER,
+  LEADER_CHANGED: KvErrorCode.LEADER_CHANGED,
+  TERM_MISMATCH: KvErrorCode.LEADER_CHANGED,
+  TIMEOUT: KvErrorCode.TIMEOUT,
+  SHUTTING_DOWN: KvErrorCode.SHUTTING_DOWN,
+  ENTRY_TOO_LARGE: KvErrorCode.INVALID_PARAMETER,
+  INVALID_ARGUMENT: KvErrorCode.INVALID_PARAMETER,
+};
+
+export class KvService {
+  readonly metrics = new OpMetrics();
+
+  constructor(
+    private readonly store: KvStore,
+    private readonly o: KvServiceOptions,
+  ) {}
+
+  async handle(groupId: string, payload: Uint8Array): Promise<Uint8Array> {
+    const started = performance.now();
+    let op = 'Unknown';
+    try {
+      const { tag, header, body } = decodeEnvelope<unknown>(payload);
+      if (tag === KvTag.Regions) return encodeEnvelope(0, this.regionsReply());
+      if (tag === KvTag.Stats) return encodeEnvelope(0, this.statsReply());
+      if (tag !== KvTag.Command) throw new KvError(KvErrorCode.INVALID_PARAMETER, `unknown request tag ${tag}`);
+      const h = (header ?? {}) as KvRequestHeader;
+      const peer = this.store.regions.get(groupId);
+      let cmd: KvCommand;
+      try {
+        cmd = decodeCommand(body);
+      } catch (e) {
+        throw new KvError(KvErrorCode.INVALID_PARAMETER, `malformed command: ${(e as Error).message}`);
+      }
+      op = KvOp[cmd.op] ?? 'Unknown';
+      if (!peer) throw new KvError(KvErrorCode.NO_REGION_FOUND, `store ${this.store.nodeId} hosts no region '${groupId}'`);
+      const res = READ_OPS.has(cmd.op) ? await this.read(peer, h, cmd, body) : await this.write(peer, h, cmd, body);
+      this.metrics.record(op, undefined, performance.now() - started);
+      return res;
+    } catch (err) {
+      const e = this.toError(err, groupId);
+      this.metrics.record(op, e.code, performance.now() - started);
+      return encodeEnvelope(1, e);
+    }
+  }
+
+  /** The checks every command passes before touching Raft: epoch, range. */
+  private checkRoute(peer: RegionPeer, h: KvRequestHeader, cmd: KvCommand): void {
+    const meta = peer.meta;
+    if (h.version !== meta.epoch.version) {
+      throw new KvError(KvErrorCode.INVALID_REGION_EPOCH, `region ${meta.id} is at version ${meta.epoch.version}, the request was routed with ${String(h.version)}`, { region: this.info(peer) });
+    }
+    if (!peer.kv.inRegion(cmd)) {
+      throw new KvError(KvErrorCode.INVALID_REGION_EPOCH, `a key of the request lies outside region ${meta.id}`, { region: this.info(peer) });
+    }
+  }
+
+  private async write(peer: RegionPeer, h: KvRequestHeader, cmd: KvCommand, body: Uint8Array): Promise<Uint8Array> {
+    this.checkRoute(peer, h, cmd);
+    peer.kv.validateCommand(cmd);
+    const node = peer.node;
+    if (!node.isLeader) throw node.notLeaderError();
+    let data = body;
+    if (cmd.op === KvOp.RangeSplit) data = encodeCommand(this.stampSplit(peer, cmd));
+    const raw = await this.store.server.writeTo(peer.id, { ...(h.clientId ? { clientId: h.clientId } : {}), ...(h.callId !== undefined ? { callId: h.callId } : {}), ...(h.firstUnreplied !== undefined ? { firstUnreplied: h.firstUnreplied } : {}) }, data);
+    return this.fromRaftReply(peer, raw, (rh) => ({ index: (rh as { index: number }).index }));
+  }
+
+  /** The leader decides the split: the key (or the middle), the new region's id and peers. */
+  private stampSplit(peer: RegionPeer, c: RangeSplitCommand): RangeSplitCommand {
+    const meta = peer.meta;
+    const keys = peer.kv.keyCount();
+    if (keys < this.o.splitMinKeys) {
+      throw new KvError(KvErrorCode.TOO_SMALL_TO_SPLIT, `region ${meta.id} holds ${keys} key(s); a split needs at least ${this.o.splitMinKeys}`);
+    }
+    const splitKey = c.splitKey ?? peer.kv.middleKey(this.o.splitMinKeys);
+    if (!splitKey) throw new KvError(KvErrorCode.TOO_SMALL_TO_SPLIT, `region ${meta.id} is too small to split`);
+    if (meta.startKey.length > 0 && Buffer.compare(Buffer.from(splitKey), Buffer.from(meta.startKey)) <= 0) {
+      throw new KvError(KvErrorCode.INVALID_PARAMETER, 'the split key must lie strictly inside the region');
+    }
+    const conf = peer.node.status().confState;
+    return {
+      op: KvOp.RangeSplit,
+      splitKey,
+      newRegionId: `${meta.id}.${meta.epoch.version + 1}`,
+      expectVersion: meta.epoch.version,
+      voters: [...conf.voters],
+      learners: [...conf.learners],
+    };
+  }
+
+  private async read(peer: RegionPeer, h: KvRequestHeader, cmd: KvCommand, body: Uint8Array): Promise<Uint8Array> {
+    this.checkRoute(peer, h, cmd);
+    const consistency = h.consistency ?? (this.o.leaseReads ? 'lease' : 'linearizable');
+    if (consistency !== 'linearizable' && consistency !== 'lease' && consistency !== 'stale') {
+      throw new KvError(KvErrorCode.INVALID_PARAMETER, `unknown consistency '${String(consistency)}'`);
+    }
+    // Lease reads need the lease holder; linearizable reads may run on a follower when asked
+    // (a ReadIndex round through the leader); stale reads run anywhere.
+    if (!peer.node.isLeader && (consistency === 'lease' || (consistency === 'linearizable' && !h.follower))) throw peer.node.notLeaderError();
+    const raw = await this.store.server.queryTo(peer.id, { consistency, ...(h.minIndex !== undefined ? { minIndex: h.minIndex } : {}) }, body);
+    return this.fromRaftReply(peer, raw, (rh) => ({ appliedIndex: (rh as { appliedIndex: number }).appliedIndex }));
+  }
+
+  /** A RaftServer reply: the state machine's result, or its error turned into a KV error. */
+  private fromRaftReply(peer: RegionPeer, raw: Uint8Array, okHeader: (h: unknown) => KvOkHeader): Uint8Array {
+    const { tag, header, body } = decodeEnvelope<unknown>(raw);
+    const result = decodeResult(body);
+    if (tag === 0 && result.kind === 'error') {
+      throw new KvError(result.code, result.message, result.code === 'INVALID_REGION_EPOCH' ? { region: this.info(peer) } : {});
+    }
+    return encodeEnvelope(0, okHeader(header), body);
+  }
+
+  private info(peer: RegionPeer): RegionInfo {
+    return toRegionInfo(peer.meta, (id) => (id === this.store.nodeId ? this.selfAddress() : this.store.transport.addressOf(id)), peer.node.leaderId);
+  }
+
+  private selfAddress(): string | undefined {
+    return this.store.transport.addressOf(this.store.nodeId) ?? this.store.listenAddress;
+  }
+
+  private regionsReply(): RegionsReply {
+    return { storeId: this.store.nodeId, regions: this.store.sortedRegions().map((r) => this.info(r)) };
+  }
+
+  private statsReply(): StatsReply {
+    return {
+      storeId: this.store.nodeId,
+      ops: this.metrics.snapshot(),
+      regions: this.store.sortedRegions().map((r) => {
+        const s = r.node.status();
+        return { id: r.id, role: String(s.role), term: s.term, leader: s.leader, commitIndex: s.commit, appliedIndex: s.appliedIndex, keys: r.kv.keyCount() };
+      }),
+    };
+  }
+
+  private toError(err: unknown, groupId: string): KvErrorHeader {
+    if (err instanceof KvError) return { code: err.code, message: err.message, ...err.extra };
+    if (err instanceof KvParameterError) return { code: KvErrorCode.INVALID_PARAMETER, message: err.message };
+    if (err instanceof RaftNodeError) {
+      const code = NODE_CODES[err.code] ?? KvErrorCode.INTERNAL;
+      const out: KvErrorHeader = { code, message: `${err.code === code ? '' : `${err.code}: `}${err.message}` };
+      if (err.leaderId) out.leaderId = err.leaderId;
+      if (err.leaderAddress) out.leaderAddress = err.leaderAddress;
+      return out;
+    }
+    const e = err as Error;
+    this.store.log(`internal error on region ${groupId}: ${e?.stack ?? String(err)}`);
+    return { code: KvErrorCode.INTERNAL, message: e?.message ?? String(err) };
+  }
+}

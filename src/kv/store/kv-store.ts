@@ -1,0 +1,176 @@
+// KvStore: one store process of the raftkv KV store. It hosts many regions (one Raft group
+// each) over one shared transport, creates the right half of a region when a split applies,
+// and serves the KV protocol (kv-service.ts) next to the Raft client protocol (RaftServer:
+// status and admin per region).
+
+import type { Rand } from '../../raft/core/random.js';
+import type { NodeStorage } from '../../raft/runtime/node-storage.js';
+import { RpcRouter } from '../../raft/runtime/rpc-router.js';
+import { RaftServer, type RaftServerOptions } from '../../server/raft-server.js';
+import type { DiskStorage } from '../../storage/disk-storage.js';
+import type { Transport } from '../../transport/transport.js';
+import { DEFAULT_KV_LIMITS, type KvLimits } from '../kv-state-machine.js';
+import { KvTag } from '../protocol.js';
+import { type RegionMeta, describeRegion } from '../region.js';
+import { KvService } from './kv-service.js';
+import { type EngineKind, RegionPeer, type RegionPeerContext, type RegionRaftOptions } from './region-peer.js';
+
+export interface StaticRegion {
+  readonly id: string;
+  readonly startKey: Uint8Array;
+  readonly endKey: Uint8Array;
+}
+
+export interface KvStoreOptions {
+  readonly nodeId: string;
+  /** The transport, not yet listening; the store sets its peers and starts it. */
+  readonly transport: Transport;
+  readonly dataDir: string;
+  /** Default 'lmdb'. */
+  readonly engine?: EngineKind;
+  /** Every store of the cluster (this one included): the voters of the static regions. */
+  readonly peers: ReadonlyArray<{ readonly id: string; readonly host: string; readonly port: number }>;
+  /** Regions created at first start. Default: one region over the whole key space, id '1'. */
+  readonly regions?: readonly StaticRegion[];
+  readonly raft?: Partial<RegionRaftOptions>;
+  /** Serve linearizable reads from the leader lease (needs checkQuorum). Default false. */
+  readonly leaseReads?: boolean;
+  readonly server?: Omit<RaftServerOptions, 'dropReply'> & { retryCacheExpiryMs?: number };
+  readonly limits?: Partial<KvLimits>;
+  /** rangeSplit refuses regions with fewer keys (TOO_SMALL_TO_SPLIT). Default 2. */
+  readonly splitMinKeys?: number;
+  readonly wrapStorage?: (s: DiskStorage) => NodeStorage;
+  readonly random?: Rand;
+  readonly log?: (line: string) => void;
+}
+
+export const DEFAULT_REGION_RAFT: RegionRaftOptions = {
+  tickMs: 100,
+  electionTimeoutMs: 1000,
+  heartbeatIntervalMs: 100,
+  snapshotEveryEntries: 100_000,
+  snapshotMarginEntries: 1000,
+  maxPendingProposals: 10_000,
+  maxEntryBytes: 4 * 1024 * 1024,
+  preVote: true,
+  checkQuorum: true,
+};
+
+export class KvStore {
+  readonly nodeId: string;
+  /** invariant: every region here has a running node registered with `server` */
+  readonly regions = new Map<string, RegionPeer>();
+  readonly server: RaftServer;
+  readonly service: KvService;
+  private readonly ctx: RegionPeerContext;
+  /** Regions being created from splits (the same child may be asked for twice on replay). */
+  private readonly creating = new Map<string, Promise<void>>();
+  /** Regions being opened or open, by id: each is opened exactly once. */
+  private readonly opening = new Map<string, Promise<RegionPeer>>();
+  private stopped = false;
+  /** "host:port" this store listens on (once started). */
+  listenAddress: string | undefined;
+
+  private constructor(
+    private readonly o: KvStoreOptions,
+    readonly transport: Transport,
+  ) {
+    this.nodeId = o.nodeId;
+    this.server = new RaftServer(transport, { ...(o.server ?? {}) });
+    const limits: KvLimits = { ...DEFAULT_KV_LIMITS, ...(o.limits ?? {}) };
+    this.ctx = {
+      nodeId: o.nodeId,
+      dataDir: o.dataDir,
+      engine: o.engine ?? 'lmdb',
+      transport,
+      raft: { ...DEFAULT_REGION_RAFT, ...(o.raft ?? {}) },
+      limits,
+      retryCacheExpiryMs: o.server?.retryCacheExpiryMs ?? 60_000,
+      ...(o.wrapStorage ? { wrapStorage: o.wrapStorage } : {}),
+      ...(o.random ? { random: o.random } : {}),
+      onRepair: (m) => this.log(`repaired: ${m}`),
+      onSplit: (child, image) => this.createSplitRegion(child, image),
+    };
+    this.service = new KvService(this, { leaseReads: o.leaseReads ?? false, splitMinKeys: o.splitMinKeys ?? 2 });
+    RpcRouter.of(transport).register([KvTag.Command, KvTag.Regions, KvTag.Stats], (groupId, payload) => this.service.handle(groupId, payload));
+  }
+
+  /** Opens every region this store had, creates the configured ones it lacks, then listens. */
+  static async start(o: KvStoreOptions): Promise<KvStore> {
+    const t = o.transport;
+    for (const p of o.peers) if (p.id !== o.nodeId) t.setPeer(p.id, p.host, p.port);
+    const store = new KvStore(o, t);
+    const voters = o.peers.map((p) => p.id);
+    const known = new Map(RegionPeer.discover(o.dataDir).map((m) => [m.id, m]));
+    const fresh = new Set<string>();
+    const configured = o.regions ?? [{ id: '1', startKey: new Uint8Array(0), endKey: new Uint8Array(0) }];
+    // Static regions exist from the first start; later starts find them (maybe split since).
+    if (known.size === 0) {
+      for (const r of configured) {
+        const meta: RegionMeta = { id: r.id, startKey: r.startKey, endKey: r.endKey, epoch: { confVer: 1, version: 1 }, voters, learners: [] };
+        RegionPeer.createStatic(o.dataDir, meta);
+        known.set(r.id, meta);
+        fresh.add(r.id);
+      }
+    }
+    for (const meta of known.values()) await store.openRegion(meta, fresh.has(meta.id) ? voters : undefined);
+    const addr = await t.listen();
+    store.listenAddress = `${addr.host}:${addr.port}`;
+    store.log(`serving ${store.regions.size} region(s): ${[...store.regions.values()].map((r) => describeRegion(r.meta)).join(', ')}`);
+    return store;
+  }
+
+  /** Opens a region once (a replayed split and start() may both ask for it). */
+  private openRegion(meta: RegionMeta, bootstrapVoters?: readonly string[]): Promise<RegionPeer> {
+    let p = this.opening.get(meta.id);
+    if (!p) {
+      p = RegionPeer.open(this.ctx, meta, bootstrapVoters).then((peer) => {
+        this.regions.set(peer.id, peer);
+        this.server.addGroup(peer.node, peer.sm);
+        return peer;
+      });
+      this.opening.set(meta.id, p);
+    }
+    return p;
+  }
+
+  /**
+   * A split applied on a region of this store: create the right half durably (idempotent: a
+   * replay after a crash asks again) and start its node.
+   */
+  private createSplitRegion(child: RegionMeta, image: Uint8Array): Promise<void> {
+    if (this.regions.has(child.id)) return Promise.resolve();
+    let p = this.creating.get(child.id);
+    if (!p) {
+      p = (async () => {
+        const existed = RegionPeer.exists(this.o.dataDir, child.id);
+        await RegionPeer.createFromImage(this.ctx, child, image);
+        if (this.stopped) return;
+        await this.openRegion(child);
+        if (!existed) this.log(`split: created ${describeRegion(child)}`);
+      })().finally(() => this.creating.delete(child.id));
+      this.creating.set(child.id, p);
+    }
+    return p;
+  }
+
+  /** Regions sorted by start key. */
+  sortedRegions(): RegionPeer[] {
+    return [...this.regions.values()].sort((a, b) => Buffer.compare(Buffer.from(a.meta.startKey), Buffer.from(b.meta.startKey)));
+  }
+
+  log(line: string): void {
+    this.o.log?.(`store ${this.nodeId}: ${line}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.allSettled([...this.creating.values(), ...this.opening.values()]);
+    for (const r of this.regions.values()) {
+      this.server.removeGroup(r.id);
+      await r.stop();
+    }
+    await this.transport.close();
+  }
+}

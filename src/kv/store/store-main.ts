@@ -1,0 +1,157 @@
+// A KV store process. Either from a YAML file:
+//
+//   node dist/src/kv/store/store-main.js --config node1.yaml
+//
+// or from flags (tests, benchmarks, the verifier):
+//
+//   node dist/src/kv/store/store-main.js --id s1 --listen 127.0.0.1:7201 \
+//     --peers s1=127.0.0.1:7201,s2=127.0.0.1:7202,s3=127.0.0.1:7203 --data ./data/s1 \
+//     [--engine lmdb|memory] [--split-keys g,p] [--tick-ms 50] [--election-timeout-ms 500] ...
+//
+// Prints one line `READY {json}` on stdout once serving; errors in the configuration end the
+// process with exit code 2 and one line on stderr naming the problem.
+
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadStoreConfig } from '../../config/load.js';
+import type { StoreConfig } from '../../config/store-config.js';
+import { FaultFile, withFaults, withSlowSync } from '../../server/fault-injection.js';
+import { TcpTransport } from '../../transport/tcp-transport.js';
+import { KvStore, type KvStoreOptions, type StaticRegion } from './kv-store.js';
+
+function fail(msg: string): never {
+  process.stderr.write(`raftkv store: ${msg}\n`);
+  process.exit(2);
+}
+
+const { values } = parseArgs({
+  options: {
+    config: { type: 'string' },
+    id: { type: 'string' },
+    listen: { type: 'string' },
+    peers: { type: 'string' },
+    data: { type: 'string' },
+    engine: { type: 'string', default: 'lmdb' },
+    'split-keys': { type: 'string', default: '' },
+    'tick-ms': { type: 'string', default: '50' },
+    'election-timeout-ms': { type: 'string', default: '500' },
+    'snapshot-every': { type: 'string', default: '100000' },
+    'snapshot-margin': { type: 'string', default: '1000' },
+    'split-min-keys': { type: 'string', default: '2' },
+    'lease-reads': { type: 'boolean', default: false },
+    'max-pending-requests': { type: 'string', default: '4096' },
+    'unsafe-leader-local-reads': { type: 'boolean', default: false },
+  },
+});
+
+const enc = new TextEncoder();
+const hostPort = (s: string, what: string): { host: string; port: number } => {
+  const m = /^(.+):(\d+)$/.exec(s) ?? fail(`bad ${what} '${s}' (want host:port)`);
+  return { host: m[1]!, port: Number(m[2]) };
+};
+const int = (name: keyof typeof values): number => {
+  const v = Number(values[name]);
+  if (!Number.isSafeInteger(v) || v < 0) fail(`--${name} must be a non-negative integer, got '${String(values[name])}'`);
+  return v;
+};
+
+/** Regions from split keys: ['g','p'] -> [-inf,g) [g,p) [p,+inf) with ids 1, 2, 3. */
+function regionsFromSplitKeys(keys: string[]): StaticRegion[] {
+  const bounds = ['', ...keys, ''];
+  return keys
+    .concat([''])
+    .map((_, i) => ({ id: String(i + 1), startKey: enc.encode(bounds[i]!), endKey: enc.encode(bounds[i + 1]!) }));
+}
+
+async function fromConfig(path: string): Promise<{ opts: Omit<KvStoreOptions, 'transport'>; listen: { host: string; port: number }; cluster: string }> {
+  let c: StoreConfig;
+  try {
+    c = await loadStoreConfig(path);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
+  return {
+    listen: hostPort(c.listen, 'listen'),
+    cluster: c.cluster,
+    opts: {
+      nodeId: c.nodeId,
+      dataDir: c.dataDir,
+      engine: c.engine,
+      peers: c.peers.map((p) => ({ id: p.id, ...hostPort(p.address, `address of peer ${p.id}`) })),
+      regions: c.regions.map((r) => ({ id: r.id, startKey: enc.encode(r.startKey), endKey: enc.encode(r.endKey) })),
+      raft: c.raft,
+      leaseReads: c.raft.leaseReads,
+      server: c.server,
+      limits: { maxKeyBytes: c.kv.maxKeyBytes, maxValueBytes: c.kv.maxValueBytes },
+      splitMinKeys: c.kv.splitMinKeys,
+    },
+  };
+}
+
+function fromFlags(): { opts: Omit<KvStoreOptions, 'transport'>; listen: { host: string; port: number }; cluster: string } {
+  const id = values.id ?? fail('--id is required (or --config file.yaml)');
+  const listen = hostPort(values.listen ?? fail('--listen host:port is required'), '--listen');
+  const peers = (values.peers ?? `${id}=${values.listen}`)
+    .split(',')
+    .filter(Boolean)
+    .map((p) => {
+      const m = /^([^=]+)=(.+)$/.exec(p) ?? fail(`bad --peers item '${p}' (want id=host:port)`);
+      return { id: m[1]!, ...hostPort(m[2]!, `address of peer ${m[1]}`) };
+    });
+  const engine = values.engine === 'memory' || values.engine === 'lmdb' ? values.engine : fail(`--engine must be lmdb or memory, got '${values.engine}'`);
+  const tickMs = int('tick-ms');
+  return {
+    listen,
+    cluster: 'raftkv',
+    opts: {
+      nodeId: id,
+      dataDir: resolve(values.data ?? fail('--data dir is required')),
+      engine,
+      peers,
+      regions: regionsFromSplitKeys((values['split-keys'] ?? '').split(',').filter(Boolean)),
+      raft: {
+        tickMs,
+        electionTimeoutMs: int('election-timeout-ms'),
+        heartbeatIntervalMs: tickMs,
+        snapshotEveryEntries: int('snapshot-every'),
+        snapshotMarginEntries: int('snapshot-margin'),
+      },
+      leaseReads: values['lease-reads'],
+      server: { maxPendingRequests: int('max-pending-requests'), unsafeLeaderLocalReads: values['unsafe-leader-local-reads'] },
+      splitMinKeys: int('split-min-keys'),
+    },
+  };
+}
+
+const cfg = values.config ? await fromConfig(values.config) : fromFlags();
+const tcp = new TcpTransport({ nodeId: cfg.opts.nodeId, host: cfg.listen.host, port: cfg.listen.port, cluster: cfg.cluster });
+// Fault tests: RAFTKV_FAULTS_FILE names a JSON file of blocked links and slow fsyncs.
+const faultsFile = process.env['RAFTKV_FAULTS_FILE'];
+const faults = faultsFile ? new FaultFile(faultsFile) : undefined;
+const transport = faults ? withFaults(tcp, cfg.opts.nodeId, faults) : tcp;
+const log = (line: string): void => {
+  process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: 'info', node: cfg.opts.nodeId, msg: line })}\n`);
+};
+let store: KvStore;
+try {
+  store = await KvStore.start({
+    ...cfg.opts,
+    transport,
+    log,
+    ...(faults ? { wrapStorage: (s) => withSlowSync(s, cfg.opts.nodeId, faults) } : {}),
+  });
+} catch (e) {
+  fail(`cannot start: ${(e as Error).message}`);
+}
+process.stdout.write(`READY ${JSON.stringify({ id: store.nodeId, address: store.listenAddress, pid: process.pid, regions: store.regions.size })}\n`);
+
+let stopping = false;
+const stop = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  await store.stop();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
