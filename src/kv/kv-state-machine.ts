@@ -28,6 +28,8 @@ const META = 0x03;
 const APPLIED_KEY = Uint8Array.from([META, 0x01]);
 const FENCING_KEY = Uint8Array.from([META, 0x02]);
 const REGION_KEY = Uint8Array.from([META, 0x03]);
+/** JSON list of the ids of regions split off this one (a replica that gets them by snapshot). */
+const CHILDREN_KEY = Uint8Array.from([META, 0x04]);
 /** Namespaces whose keys are user keys (they move with a split). */
 const KEYED = [DATA, SEQ, LOCK] as const;
 
@@ -43,6 +45,12 @@ export interface KvStateMachineOptions {
    * and be idempotent (a replay after a crash calls it again). Without it, splits are refused.
    */
   onSplit?: (child: RegionMeta, image: Uint8Array) => Promise<void>;
+  /**
+   * Called after a snapshot is loaded with the ids of every region split off this one: a
+   * replica that was behind learns of splits it never applied (the store then creates those
+   * regions empty; their leaders send them snapshots).
+   */
+  onSplitsLearned?: (childIds: readonly string[]) => void;
 }
 
 export interface KvLimits {
@@ -86,6 +94,7 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
   private applied: number;
   private regionMeta: RegionMeta;
   private readonly onSplit: KvStateMachineOptions['onSplit'];
+  private readonly onSplitsLearned: KvStateMachineOptions['onSplitsLearned'];
 
   constructor(
     readonly engine: KvEngine,
@@ -99,6 +108,7 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
     this.regionMeta = stored ? decodeRegionMeta(stored) : (o.region ?? WHOLE_SPACE);
     if (!stored && o.region) engine.transaction((tx) => tx.put(REGION_KEY, encodeRegionMeta(this.regionMeta)));
     this.onSplit = o.onSplit;
+    this.onSplitsLearned = o.onSplitsLearned;
   }
 
   /** The region as of the last applied entry. */
@@ -286,6 +296,7 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
         tx.deleteRange(b.start, b.end);
       }
       tx.put(REGION_KEY, encodeRegionMeta(left));
+      tx.put(CHILDREN_KEY, new TextEncoder().encode(JSON.stringify([...this.children(tx.get(CHILDREN_KEY)), child.id])));
       tx.put(APPLIED_KEY, u64(e.index));
     });
     this.regionMeta = left;
@@ -497,6 +508,12 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
     this.applied = image.index;
     const stored = this.engine.get(REGION_KEY);
     if (stored) this.regionMeta = decodeRegionMeta(stored);
+    const children = this.children(this.engine.get(CHILDREN_KEY));
+    if (children.length > 0) this.onSplitsLearned?.(children);
+  }
+
+  private children(raw: Uint8Array | undefined): string[] {
+    return raw ? (JSON.parse(new TextDecoder().decode(raw)) as string[]) : [];
   }
 }
 

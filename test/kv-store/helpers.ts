@@ -27,7 +27,7 @@ export interface LocalCluster {
   leaderOf(regionId: string, timeoutMs?: number): Promise<KvStore>;
 }
 
-export async function localCluster(n = 3, o: { engine?: EngineKind; splitKeys?: string[]; splitMinKeys?: number; snapshotEvery?: number } = {}): Promise<LocalCluster> {
+export async function localCluster(n = 3, o: { engine?: EngineKind; splitKeys?: string[]; splitMinKeys?: number; snapshotEvery?: number; snapshotMargin?: number } = {}): Promise<LocalCluster> {
   const root = mkdtempSync(join(tmpdir(), 'raftkv-kvstore-'));
   const ids = Array.from({ length: n }, (_, i) => `s${i + 1}`);
   const ports = new Map<string, number>();
@@ -49,7 +49,7 @@ export async function localCluster(n = 3, o: { engine?: EngineKind; splitKeys?: 
         engine: o.engine ?? 'memory',
         peers,
         regions,
-        raft: { tickMs: 20, electionTimeoutMs: 200, heartbeatIntervalMs: 20, snapshotEveryEntries: o.snapshotEvery ?? 100_000 },
+        raft: { tickMs: 20, electionTimeoutMs: 200, heartbeatIntervalMs: 20, snapshotEveryEntries: o.snapshotEvery ?? 100_000, snapshotMarginEntries: o.snapshotMargin ?? 1000 },
         splitMinKeys: o.splitMinKeys ?? 2,
       });
       stores.set(id, s);

@@ -90,6 +90,7 @@ export class KvStore {
       ...(o.random ? { random: o.random } : {}),
       onRepair: (m) => this.log(`repaired: ${m}`),
       onSplit: (child, image) => this.createSplitRegion(child, image),
+      onSplitsLearned: (ids) => this.ensureRegions(ids),
     };
     this.service = new KvService(this, { leaseReads: o.leaseReads ?? false, splitMinKeys: o.splitMinKeys ?? 2 });
     RpcRouter.of(transport).register([KvTag.Command, KvTag.Regions, KvTag.Stats], (groupId, payload) => this.service.handle(groupId, payload));
@@ -152,6 +153,19 @@ export class KvStore {
       this.creating.set(child.id, p);
     }
     return p;
+  }
+
+  /** Regions split off a region whose snapshot this store installed: host any it lacks, empty. */
+  private ensureRegions(ids: readonly string[]): void {
+    for (const id of ids) {
+      if (this.stopped || this.opening.has(id) || this.creating.has(id)) continue;
+      const meta = RegionPeer.exists(this.o.dataDir, id) ? undefined : RegionPeer.createEmpty(this.o.dataDir, id);
+      if (!meta) continue; // on disk already: opened by start() or by the split that made it
+      this.openRegion(meta).then(
+        () => this.log(`learned of region ${id} from a snapshot: waiting for its leader's snapshot`),
+        (e: Error) => this.log(`cannot open region ${id}: ${e.message}`),
+      );
+    }
   }
 
   /** Regions sorted by start key. */

@@ -50,6 +50,7 @@ export interface RegionPeerContext {
   readonly random?: Rand;
   readonly onRepair?: (message: string) => void;
   readonly onSplit: (child: RegionMeta, image: Uint8Array) => Promise<void>;
+  readonly onSplitsLearned: (childIds: readonly string[]) => void;
 }
 
 export class RegionPeer {
@@ -125,6 +126,17 @@ export class RegionPeer {
   }
 
   /**
+   * Writes region.json for a region this store must host but has no state of (a split it
+   * missed): version 0 until the region's leader sends it a snapshot, so no request routed
+   * with a real epoch is served from it before then.
+   */
+  static createEmpty(dataDir: string, id: string): RegionMeta {
+    const meta: RegionMeta = { id, startKey: new Uint8Array(0), endKey: new Uint8Array(0), epoch: { confVer: 0, version: 0 }, voters: [], learners: [] };
+    RegionPeer.createStatic(dataDir, meta);
+    return meta;
+  }
+
+  /**
    * Opens a region created before (createStatic / createFromImage) and starts its node.
    * `bootstrapVoters`: the voters of a brand-new static region (ignored once it has state).
    */
@@ -139,7 +151,7 @@ export class RegionPeer {
     } else {
       engine = new MemoryEngine();
     }
-    const kv = new KvStateMachine(engine, ctx.limits, Date.now, { region: initial, onSplit: ctx.onSplit });
+    const kv = new KvStateMachine(engine, ctx.limits, Date.now, { region: initial, onSplit: ctx.onSplit, onSplitsLearned: ctx.onSplitsLearned });
     const sm = new CallStateMachine(kv, ctx.retryCacheExpiryMs);
     const r = ctx.raft;
     const node = await RaftNode.start<Uint8Array>({
