@@ -34,6 +34,11 @@ export interface Plan<P> {
   build(region: RegionRoute, part: P): KvCommand;
   /** Takes one part's result; throws a KvClientError when the result is not what it expects. */
   done(part: P, result: KvResult, region: RegionRoute): void;
+  /**
+   * Optional: takes a part's failure instead of the run failing (the batcher settles each
+   * member itself). With it, run() and runUnit() never reject.
+   */
+  fail?(part: P, err: unknown): void;
 }
 
 interface Lineage {
@@ -55,7 +60,14 @@ export class Executor {
 
   /** Runs `work`; after every part settled, throws the most telling failure, if any. */
   async run<P>(work: P, plan: Plan<P>, ctx: OpContext): Promise<void> {
-    const units = await plan.split(work, ctx.deadline);
+    let units: Array<Unit<P>>;
+    try {
+      units = await plan.split(work, ctx.deadline);
+    } catch (e) {
+      if (!plan.fail) throw e;
+      plan.fail(work, e);
+      return;
+    }
     await settleAll(units.map((u) => this.runUnit(u, plan, ctx, { budget: { attempts: 0 }, unknown: false })));
   }
 
@@ -78,6 +90,16 @@ export class Executor {
   }
 
   private async unit<P>(u: Unit<P>, plan: Plan<P>, ctx: OpContext, lin: Lineage): Promise<void> {
+    if (!plan.fail) return this.unitOrThrow(u, plan, ctx, lin);
+    try {
+      await this.unitOrThrow(u, plan, ctx, lin);
+    } catch (e) {
+      // Only this unit's own failure lands here: its re-split children report theirs themselves.
+      plan.fail(u.part, e);
+    }
+  }
+
+  private async unitOrThrow<P>(u: Unit<P>, plan: Plan<P>, ctx: OpContext, lin: Lineage): Promise<void> {
     const callId = ctx.write ? (lin.callId ?? this.callIds.allocate()) : undefined;
     let handedOver = false;
     try {

@@ -9,7 +9,7 @@ import { RpcRouter } from '../../raft/runtime/rpc-router.js';
 import { RaftServer, type RaftServerOptions } from '../../server/raft-server.js';
 import type { DiskStorage } from '../../storage/disk-storage.js';
 import type { Transport } from '../../transport/transport.js';
-import { DEFAULT_KV_LIMITS, type KvLimits } from '../kv-state-machine.js';
+import { DEFAULT_KV_LIMITS, type KvLimits, type NodeCallback } from '../kv-state-machine.js';
 import { KvTag } from '../protocol.js';
 import { type RegionMeta, describeRegion } from '../region.js';
 import { KvService } from './kv-service.js';
@@ -39,6 +39,11 @@ export interface KvStoreOptions {
   readonly limits?: Partial<KvLimits>;
   /** rangeSplit refuses regions with fewer keys (TOO_SMALL_TO_SPLIT). Default 2. */
   readonly splitMinKeys?: number;
+  /**
+   * nodeExecute callbacks (RheaKV's execute): run on every replica of a region through its log,
+   * so they must be deterministic and registered alike on every store.
+   */
+  readonly callbacks?: Readonly<Record<string, NodeCallback>>;
   readonly wrapStorage?: (s: DiskStorage) => NodeStorage;
   readonly random?: Rand;
   readonly log?: (line: string) => void;
@@ -91,6 +96,7 @@ export class KvStore {
       onRepair: (m) => this.log(`repaired: ${m}`),
       onSplit: (child, image) => this.createSplitRegion(child, image),
       onSplitsLearned: (ids) => this.ensureRegions(ids),
+      callbacks: new Map(Object.entries(o.callbacks ?? {})),
     };
     this.service = new KvService(this, { leaseReads: o.leaseReads ?? false, splitMinKeys: o.splitMinKeys ?? 2 });
     RpcRouter.of(transport).register([KvTag.Command, KvTag.Regions, KvTag.Stats], (groupId, payload) => this.service.handle(groupId, payload));

@@ -20,7 +20,7 @@ import { DiskStorage } from '../../storage/disk-storage.js';
 import type { KvEngine } from '../engine/engine.js';
 import { LmdbEngine } from '../engine/lmdb-engine.js';
 import { MemoryEngine } from '../engine/memory-engine.js';
-import { type KvLimits, KvStateMachine } from '../kv-state-machine.js';
+import { type KvLimits, KvStateMachine, type NodeCallback } from '../kv-state-machine.js';
 import { type RegionMeta, SPLIT_INIT_INDEX, SPLIT_INIT_TERM, decodeRegionMeta, encodeRegionMeta } from '../region.js';
 
 export type EngineKind = 'lmdb' | 'memory';
@@ -51,6 +51,8 @@ export interface RegionPeerContext {
   readonly onRepair?: (message: string) => void;
   readonly onSplit: (child: RegionMeta, image: Uint8Array) => Promise<void>;
   readonly onSplitsLearned: (childIds: readonly string[]) => void;
+  /** nodeExecute callbacks, registered on every region's state machine. */
+  readonly callbacks: ReadonlyMap<string, NodeCallback>;
 }
 
 export class RegionPeer {
@@ -152,6 +154,7 @@ export class RegionPeer {
       engine = new MemoryEngine();
     }
     const kv = new KvStateMachine(engine, ctx.limits, Date.now, { region: initial, onSplit: ctx.onSplit, onSplitsLearned: ctx.onSplitsLearned });
+    for (const [name, fn] of ctx.callbacks) kv.registerCallback(name, fn);
     const sm = new CallStateMachine(kv, ctx.retryCacheExpiryMs);
     const r = ctx.raft;
     const node = await RaftNode.start<Uint8Array>({

@@ -12,6 +12,8 @@
 // process with exit code 2 and one line on stderr naming the problem.
 
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { NodeCallback } from '../kv-state-machine.js';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadStoreConfig } from '../../config/load.js';
 import type { StoreConfig } from '../../config/store-config.js';
@@ -41,6 +43,8 @@ const { values } = parseArgs({
     'lease-reads': { type: 'boolean', default: false },
     'max-pending-requests': { type: 'string', default: '4096' },
     'unsafe-leader-local-reads': { type: 'boolean', default: false },
+    /** An ES module whose exported functions become nodeExecute callbacks (same on every store). */
+    callbacks: { type: 'string' },
   },
 });
 
@@ -133,10 +137,20 @@ const transport = faults ? withFaults(tcp, cfg.opts.nodeId, faults) : tcp;
 const log = (line: string): void => {
   process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: 'info', node: cfg.opts.nodeId, msg: line })}\n`);
 };
+let callbacks: Record<string, NodeCallback> = {};
+if (values.callbacks) {
+  try {
+    const mod = (await import(pathToFileURL(resolve(values.callbacks)).href)) as Record<string, unknown>;
+    callbacks = Object.fromEntries(Object.entries(mod).filter((e): e is [string, NodeCallback] => typeof e[1] === 'function'));
+  } catch (e) {
+    fail(`cannot load --callbacks ${values.callbacks}: ${(e as Error).message}`);
+  }
+}
 let store: KvStore;
 try {
   store = await KvStore.start({
     ...cfg.opts,
+    callbacks,
     transport,
     log,
     ...(faults ? { wrapStorage: (s) => withSlowSync(s, cfg.opts.nodeId, faults) } : {}),
