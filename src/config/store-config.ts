@@ -89,7 +89,7 @@ export interface StoreConfig {
   readonly listen: string;
   /** Directory for the Raft logs, snapshots and the KV engine; relative paths are taken from the config file's directory (loaded: absolute). Required. */
   readonly dataDir: string;
-  /** KV storage engine: 'lmdb' (on disk) or 'memory' (lost on restart; for tests). Default 'lmdb'. */
+  /** KV storage engine: 'lmdb' (on disk) or 'memory' (rebuilt from the Raft log and snapshots at every start). Default 'lmdb'. */
   readonly engine: 'lmdb' | 'memory';
   /** Every voter of the cluster, this node included, with unique ids and addresses. Required, at least one. */
   readonly peers: readonly PeerConfig[];

@@ -141,7 +141,7 @@ export class Batcher {
         if (res.kind !== 'ok') throw new KvClientError('INTERNAL', `unexpected '${res.kind}' result for a put`);
         for (const m of part) settle(m, undefined);
       },
-      fail: (part, err) => this.failMembers(part, err, (m) => this.single.put(m.key, m.value, m.deadline)),
+      fail: (part, err) => this.failMembers<void, PutMember>(part, err, (m) => this.single.put(m.key, m.value, m.deadline)),
     };
     void this.exec.run(members, plan, { deadline: minDeadline(members), write: true });
   }
@@ -163,12 +163,12 @@ export class Batcher {
           settle(m, undefined, v ? asBuffer(v) : null);
         });
       },
-      fail: (part, err) => this.failMembers(part, err, (m) => this.single.get(m.key, consistency, follower, m.deadline)),
+      fail: (part, err) => this.failMembers<Buffer | null, GetMember>(part, err, (m) => this.single.get(m.key, consistency, follower, m.deadline)),
     };
     void this.exec.run(members, plan, { deadline: minDeadline(members), write: false, consistency, ...(follower ? { follower } : {}) });
   }
 
-  private failMembers<R>(part: Array<Member<R>>, err: unknown, one: (m: Member<R>) => Promise<R>): void {
+  private failMembers<R, M extends Member<R>>(part: M[], err: unknown, one: (m: M) => Promise<R>): void {
     const open = part.filter((m) => !m.settled);
     if (open.length > 1 && err instanceof KvClientError && err.code === 'INVALID_PARAMETER' && !this.closed) {
       // One bad entry refuses the whole request: find it by sending each on its own.
