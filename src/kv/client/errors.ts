@@ -57,7 +57,7 @@ export class StaleRoute extends Error {
   }
 }
 
-/** Codes that fail a call at once, whatever the attempt. */
+/** The store's codes that fail a call at once (documentation: region-rpc.ts fails on every code it does not retry). */
 export const FATAL_CODES: ReadonlySet<string> = new Set([
   'INVALID_PARAMETER',
   'TOO_SMALL_TO_SPLIT',

@@ -36,7 +36,7 @@ export interface Plan<P> {
   done(part: P, result: KvResult, region: RegionRoute): void;
   /**
    * Optional: takes a part's failure instead of the run failing (the batcher settles each
-   * member itself). With it, run() and runUnit() never reject.
+   * member itself). With it, run() never rejects.
    */
   fail?(part: P, err: unknown): void;
 }
@@ -68,12 +68,7 @@ export class Executor {
       plan.fail(work, e);
       return;
     }
-    await settleAll(units.map((u) => this.runUnit(u, plan, ctx, { budget: { attempts: 0 }, unknown: false })));
-  }
-
-  /** Runs one unit already routed (the batcher routes its own). */
-  runUnit<P>(u: Unit<P>, plan: Plan<P>, ctx: OpContext, lin: Lineage = { budget: { attempts: 0 }, unknown: false }): Promise<void> {
-    return this.unit(u, plan, ctx, lin);
+    await settleAll(units.map((u) => this.unit(u, plan, ctx, { budget: { attempts: 0 }, unknown: false })));
   }
 
   /** One request to the region holding what `locate` finds; re-located after stale routes. */

@@ -7,6 +7,7 @@ export class Lifecycle {
   private closed_ = false;
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
   private readonly onClose: Array<() => void> = [];
+  private closeSignal: { promise: Promise<never>; reject: (e: Error) => void } | undefined;
 
   get closed(): boolean {
     return this.closed_;
@@ -33,6 +34,20 @@ export class Lifecycle {
     });
   }
 
+  /** `p`, or a CLOSED rejection as soon as the client closes (for requests on a transport the client does not own). */
+  race<T>(p: Promise<T>): Promise<T> {
+    if (this.closed_) return Promise.reject(closedError());
+    if (!this.closeSignal) {
+      let reject!: (e: Error) => void;
+      const promise = new Promise<never>((_, rej) => {
+        reject = rej;
+      });
+      promise.catch(() => {});
+      this.closeSignal = { promise, reject };
+    }
+    return Promise.race([p, this.closeSignal.promise]);
+  }
+
   /** Runs `fn` when the client closes. */
   whenClosed(fn: () => void): void {
     this.onClose.push(fn);
@@ -46,6 +61,7 @@ export class Lifecycle {
       s.reject(closedError());
     }
     this.sleepers.clear();
+    this.closeSignal?.reject(closedError());
     for (const fn of this.onClose.splice(0)) fn();
   }
 }

@@ -51,6 +51,8 @@ interface Failure {
   leaderAddress?: string;
   transport: boolean;
   notSent: boolean;
+  /** The replica is behind the client's routes. */
+  behind?: boolean;
 }
 
 export class RegionRpc {
@@ -83,11 +85,14 @@ export class RegionRpc {
     let lastCode = '';
     const tried = new Set<string>();
     const table = this.router.table;
+    /** The next attempt's target when a hint names it (follower reads do not use the leader cache). */
+    let redirectTo: string | undefined;
     for (let round = 0; ; round++) {
       this.life.check();
       const timeoutMs = Math.min(this.s.attemptTimeoutMs, o.deadline - Date.now());
       if (timeoutMs <= 0) throw this.deadline(region, unknown, tried, lastErr);
-      const target = this.pick(region, o.follower === true);
+      const target = redirectTo ?? this.pick(region, o.follower === true);
+      redirectTo = undefined;
       const firstTry = !tried.has(target);
       tried.add(target);
       const header: KvRequestHeader = { version: region.epoch.version };
@@ -105,7 +110,7 @@ export class RegionRpc {
       this.requests++;
       let f: Failure;
       try {
-        const raw = await this.transport.request(target, region.id, encodeEnvelope(KvTag.Command, header, body), { timeoutMs });
+        const raw = await this.life.race(this.transport.request(this.router.transportId(target) ?? target, region.id, encodeEnvelope(KvTag.Command, header, body), { timeoutMs }));
         if (this.life.closed) throw closedError();
         let res: { tag: number; header: KvOkHeader | KvErrorHeader; body: Uint8Array };
         try {
@@ -118,9 +123,17 @@ export class RegionRpc {
         f = { code: String(e.code), message: String(e.message), transport: false, notSent: false };
         if (e.leaderId) f.leaderId = e.leaderId;
         if (e.leaderAddress) f.leaderAddress = e.leaderAddress;
-        if (STALE_CODES.has(f.code)) {
+        if (this.behind(region, f.code, e, o.follower === true, tried)) {
+          // This replica lags behind the routes (it has not applied the split, or not yet
+          // created the region): not our routes' fault. Ask another one.
+          f.behind = true;
+        } else if (STALE_CODES.has(f.code)) {
           table.forgetLeader(region.id, f.code === 'NO_REGION_FOUND' ? target : undefined);
-          throw new StaleRoute(f.code, region.id, e.region, false, o.callId, unknown, `${target}: ${f.code}: ${f.message}`);
+          // The store checks the version before anything else, so an epoch refusal that names the
+          // very version we sent was decided at apply time (a split committed first), possibly
+          // replayed from the retry cache: this call id is spent.
+          const atApply = f.code === 'INVALID_REGION_EPOCH' && e.region?.id === region.id && e.region.epoch?.version === region.epoch.version;
+          throw new StaleRoute(f.code, region.id, e.region, atApply, o.callId, unknown, `${target}: ${f.code}: ${f.message}`);
         }
       } catch (err) {
         if (err instanceof KvClientError || err instanceof StaleRoute) throw err;
@@ -134,7 +147,11 @@ export class RegionRpc {
 
       // What to do next, and how long to wait first.
       let wait: number;
-      if (f.transport) {
+      if (f.behind) {
+        table.forgetLeader(region.id, target);
+        this.advancePast(region, target, o.follower === true);
+        wait = firstTry ? 0 : backoffMs(round);
+      } else if (f.transport) {
         if (!TRANSPORT_RETRY_CODES.has(f.code)) throw new KvClientError(f.code, lastErr, region.id);
         if (write && !f.notSent && TRANSPORT_UNKNOWN_CODES.has(f.code)) unknown = true;
         table.forgetLeader(region.id, target);
@@ -142,8 +159,9 @@ export class RegionRpc {
         wait = firstTry ? 0 : backoffMs(round);
       } else if (f.code === 'NOT_LEADER') {
         const hint = this.resolveHint(f.leaderId, f.leaderAddress);
-        if (hint && hint !== target && !o.follower) {
+        if (hint && hint !== target) {
           table.setLeader(region.id, hint);
+          if (o.follower) redirectTo = hint;
           redirects++;
           wait = redirects <= 2 ? 0 : backoffMs(round);
         } else {
@@ -192,6 +210,17 @@ export class RegionRpc {
     }
     if (!o.follower) this.router.table.setLeader(region.id, target);
     return res;
+  }
+
+  /**
+   * A refusal that says the replica lags rather than that the routes are stale: an epoch error
+   * carrying an older version of this region than the client's, or NO_REGION_FOUND while other
+   * replicas of the region have not been asked yet.
+   */
+  private behind(region: RegionRoute, code: string, e: KvErrorHeader, follower: boolean, tried: ReadonlySet<string>): boolean {
+    if (code === 'INVALID_REGION_EPOCH') return e.region?.id === region.id && (e.region.epoch?.version ?? 0) < region.epoch.version;
+    if (code === 'NO_REGION_FOUND') return this.candidates(region, follower).some((p) => !tried.has(p));
+    return false;
   }
 
   private deadline(region: RegionRoute, unknown: boolean, tried: Set<string>, lastErr: string): KvClientError {

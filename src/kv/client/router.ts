@@ -24,7 +24,10 @@ export class Router {
   readonly table = new RouteTable();
   /** Transport ids of the configured endpoints ('@host:port'). */
   readonly endpointIds: readonly string[];
-  private readonly registered = new Map<string, string>();
+  /** address -> the transport id used for it. */
+  private readonly byAddress = new Map<string, string>();
+  /** node id -> address. */
+  private readonly nodeAddress = new Map<string, string>();
   private refreshing: Promise<boolean> | null = null;
   private nextSource = 0;
   private lastError = '';
@@ -41,18 +44,40 @@ export class Router {
     });
   }
 
-  /** Tells the transport where `id` listens (once per address). */
+  /**
+   * Learns where peer `id` (a node id, or an address-only '@host:port') listens. The transport
+   * gets ONE id per address: a store reached first as an endpoint ('@host:port') keeps being
+   * reached under that id when the routes name it by node id, because the TCP transport allows
+   * a single connection between two nodes and would refuse a second one to the same store.
+   */
   registerPeer(id: string, address: string): void {
-    if (!id || !address || this.registered.get(id) === address) return;
-    const a = parseAddress(address);
-    if (!a) return;
-    this.registered.set(id, address);
-    this.transport.setPeer(id, a.host, a.port);
+    if (!id || !address || !parseAddress(address)) return;
+    if (id.startsWith('@')) {
+      if (!this.byAddress.has(address)) this.bind(address, id);
+      return;
+    }
+    this.nodeAddress.set(id, address);
+    const cur = this.byAddress.get(address);
+    // A free address, or one a node id held and another node id now claims (the store there was replaced).
+    if (cur === undefined || (!cur.startsWith('@') && cur !== id)) this.bind(address, id);
+  }
+
+  private bind(address: string, tid: string): void {
+    const a = parseAddress(address)!;
+    this.byAddress.set(address, tid);
+    this.transport.setPeer(tid, a.host, a.port);
+  }
+
+  /** The transport id that reaches peer `id` (a node id or '@host:port'), if its address is known. */
+  transportId(id: string): string | undefined {
+    if (id.startsWith('@')) return this.byAddress.get(id.slice(1)) === id ? id : undefined;
+    const address = this.nodeAddress.get(id);
+    return address === undefined ? undefined : this.byAddress.get(address);
   }
 
   /** Is `id` a peer the transport can address? */
   knows(id: string): boolean {
-    return this.registered.has(id);
+    return this.transportId(id) !== undefined;
   }
 
   /** Takes in news about regions (peers included). Returns whether the routing changed. */
@@ -75,14 +100,28 @@ export class Router {
     return this.refreshing;
   }
 
-  private async fetch(deadline: number): Promise<boolean> {
+  /**
+   * Fetches the regions from `peer` first (e.g. the leader that just applied a split, which
+   * knows the new layout before lagging replicas do), then from the others until covered.
+   */
+  refreshFrom(peer: string, deadline = Date.now() + this.attemptTimeoutMs): Promise<boolean> {
+    return this.fetch(deadline, peer);
+  }
+
+  private async fetch(deadline: number, first?: string): Promise<boolean> {
     const eps = this.endpointIds;
     const start = this.nextSource++ % Math.max(1, eps.length);
     const sources = [...eps.slice(start), ...eps.slice(0, start)];
+    if (first !== undefined) {
+      const firstTid = this.transportId(first) ?? first;
+      const at = sources.findIndex((x) => (this.transportId(x) ?? x) === firstTid);
+      if (at >= 0) sources.splice(at, 1);
+      sources.unshift(first);
+    }
     const seenAddresses = new Set(eps.map((e) => e.slice(1)));
     for (const r of this.table.all()) {
       for (const p of r.voters) {
-        if (!seenAddresses.has(p.address) && !sources.includes(p.id)) {
+        if (!seenAddresses.has(p.address) && !sources.includes(p.id) && !sources.some((x) => this.transportId(x) === this.transportId(p.id))) {
           seenAddresses.add(p.address);
           sources.push(p.id);
         }
@@ -95,7 +134,7 @@ export class Router {
       const timeoutMs = Math.min(this.attemptTimeoutMs, deadline - Date.now());
       if (timeoutMs <= 0) break;
       try {
-        const raw = await this.transport.request(src, '', encodeEnvelope(KvTag.Regions, {}), { timeoutMs });
+        const raw = await this.life.race(this.transport.request(this.transportId(src) ?? src, '', encodeEnvelope(KvTag.Regions, {}), { timeoutMs }));
         const res = decodeEnvelope<RegionsReply | KvErrorHeader>(raw);
         if (res.tag !== 0) {
           const e = res.header as KvErrorHeader;
