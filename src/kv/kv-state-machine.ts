@@ -44,7 +44,7 @@ export interface KvStateMachineOptions {
    * must durably create the new region from `image` (a snapshot image of it at SPLIT_INIT_INDEX)
    * and be idempotent (a replay after a crash calls it again). Without it, splits are refused.
    */
-  onSplit?: (child: RegionMeta, image: Uint8Array) => Promise<void>;
+  onSplit?: (child: RegionMeta, image: Uint8Array, parentId: string) => Promise<void>;
   /**
    * Called after a snapshot is loaded with the ids of every region split off this one: a
    * replica that was behind learns of splits it never applied (the store then creates those
@@ -289,7 +289,7 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
     moved.push({ key: REGION_KEY, value: encodeRegionMeta(child) });
     moved.push({ key: APPLIED_KEY, value: u64(SPLIT_INIT_INDEX) });
     moved.sort((a, b) => compare(a.key, b.key));
-    await this.onSplit(child, KvStateMachine.encodeImage(moved));
+    await this.onSplit(child, KvStateMachine.encodeImage(moved), r.id);
     this.engine.transaction((tx) => {
       for (const p of KEYED) {
         const b = this.bounds(p, splitKey, r.endKey);

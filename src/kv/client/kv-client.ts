@@ -72,7 +72,7 @@ export class KvClient {
     }
     this.timeoutMs = positive(o.timeoutMs, 10_000, 'timeoutMs');
     const attemptTimeoutMs = positive(o.attemptTimeoutMs, 3_000, 'attemptTimeoutMs');
-    const maxRetries = positive(o.maxRetries, 16, 'maxRetries');
+    const maxRetries = positive(o.maxRetries, 64, 'maxRetries');
     this.readConsistency = o.readConsistency ?? 'linearizable';
     if (!CONSISTENCIES.has(this.readConsistency)) throw new KvClientError('INVALID_ARGUMENT', `bad readConsistency '${String(o.readConsistency)}'`);
     const b = o.batching === false ? {} : (o.batching ?? {});

@@ -19,7 +19,7 @@ export interface KvClientOptions {
   readConsistency?: ReadConsistency;
   /** Automatic batching of concurrent put() and get() calls. Default on (256 entries, 1 MiB). */
   batching?: false | { maxCount?: number; maxBytes?: number };
-  /** Bound on the attempts of one call (of each part of a multi-region call). Default 16. */
+  /** Bound on the attempts of one call (of each part of a multi-region call). Default 64 (the deadline bounds a call too). */
   maxRetries?: number;
   /** The transport to use (tests: a MemoryTransport that listens). Default: a new TcpTransport, closed by close(). */
   transport?: Transport;

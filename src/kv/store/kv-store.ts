@@ -94,7 +94,7 @@ export class KvStore {
       ...(o.wrapStorage ? { wrapStorage: o.wrapStorage } : {}),
       ...(o.random ? { random: o.random } : {}),
       onRepair: (m) => this.log(`repaired: ${m}`),
-      onSplit: (child, image) => this.createSplitRegion(child, image),
+      onSplit: (child, image, parentId) => this.createSplitRegion(child, image, parentId),
       onSplitsLearned: (ids) => this.ensureRegions(ids),
       callbacks: new Map(Object.entries(o.callbacks ?? {})),
     };
@@ -145,7 +145,7 @@ export class KvStore {
    * A split applied on a region of this store: create the right half durably (idempotent: a
    * replay after a crash asks again) and start its node.
    */
-  private createSplitRegion(child: RegionMeta, image: Uint8Array): Promise<void> {
+  private createSplitRegion(child: RegionMeta, image: Uint8Array, parentId: string): Promise<void> {
     if (this.regions.has(child.id)) return Promise.resolve();
     let p = this.creating.get(child.id);
     if (!p) {
@@ -153,8 +153,12 @@ export class KvStore {
         const existed = RegionPeer.exists(this.o.dataDir, child.id);
         await RegionPeer.createFromImage(this.ctx, child, image);
         if (this.stopped) return;
-        await this.openRegion(child);
-        if (!existed) this.log(`split: created ${describeRegion(child)}`);
+        const peer = await this.openRegion(child);
+        if (existed) return;
+        this.log(`split: created ${describeRegion(child)}`);
+        // The parent's leader campaigns for the new region at once: the other replicas apply the
+        // same split about now, so the region gets a leader without waiting out a timeout.
+        if (this.regions.get(parentId)?.node.isLeader) peer.node.campaign();
       })().finally(() => this.creating.delete(child.id));
       this.creating.set(child.id, p);
     }

@@ -49,7 +49,7 @@ export interface RegionPeerContext {
   readonly wrapStorage?: (s: DiskStorage) => NodeStorage;
   readonly random?: Rand;
   readonly onRepair?: (message: string) => void;
-  readonly onSplit: (child: RegionMeta, image: Uint8Array) => Promise<void>;
+  readonly onSplit: (child: RegionMeta, image: Uint8Array, parentId: string) => Promise<void>;
   readonly onSplitsLearned: (childIds: readonly string[]) => void;
   /** nodeExecute callbacks, registered on every region's state machine. */
   readonly callbacks: ReadonlyMap<string, NodeCallback>;
