@@ -27,7 +27,7 @@ import type { Bytes } from './commands.js';
 export enum KvTag {
   Command = 5,
   Regions = 6,
-  /** groupId ignored. header {}. ok: header StatsReply (per-op counters of this store). */
+  /** groupId ignored. header {digest?: boolean}. ok: header StatsReply (per-op counters, regions). */
   Stats = 7,
 }
 
@@ -139,7 +139,7 @@ export interface RegionsReply {
 export interface StatsReply {
   storeId: string;
   ops: Array<{ op: string; calls: number; errors: Record<string, number>; p50Ms: number; p99Ms: number; maxMs: number }>;
-  regions: Array<{ id: string; role: string; term: number; leader: string; commitIndex: number; appliedIndex: number; keys: number }>;
+  regions: Array<{ id: string; role: string; term: number; leader: string; commitIndex: number; appliedIndex: number; keys: number; digest?: number }>;
 }
 
 export const toWireKey = (k: Bytes | null | undefined): WireKey => (k && k.length > 0 ? Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('base64') : '');

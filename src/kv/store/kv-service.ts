@@ -4,6 +4,7 @@
 // (INVALID_REGION_EPOCH) -> parameters (INVALID_PARAMETER) -> leadership (NOT_LEADER) ->
 // overload (SERVER_BUSY) -> the log or the read. Every request is counted per op.
 
+import { crc32 } from 'node:zlib';
 import { RaftNodeError } from '../../raft/runtime/errors.js';
 import { decodeEnvelope, encodeEnvelope } from '../../raft/runtime/rpc-router.js';
 import { type KvCommand, KvOp, READ_OPS, type RangeSplitCommand, decodeCommand, decodeResult, encodeCommand } from '../commands.js';
@@ -70,7 +71,7 @@ export class KvService {
     try {
       const { tag, header, body } = decodeEnvelope<unknown>(payload);
       if (tag === KvTag.Regions) return encodeEnvelope(0, this.regionsReply());
-      if (tag === KvTag.Stats) return encodeEnvelope(0, this.statsReply());
+      if (tag === KvTag.Stats) return encodeEnvelope(0, this.statsReply((header as { digest?: boolean } | undefined)?.digest === true));
       if (tag !== KvTag.Command) throw new KvError(KvErrorCode.INVALID_PARAMETER, `unknown request tag ${tag}`);
       const h = (header ?? {}) as KvRequestHeader;
       const peer = this.store.regions.get(groupId);
@@ -172,13 +173,23 @@ export class KvService {
     return { storeId: this.store.nodeId, regions: this.store.sortedRegions().map((r) => this.info(r)) };
   }
 
-  private statsReply(): StatsReply {
+  /** With `digest`: a CRC of each region's whole engine content (for replica comparison in tests). */
+  private statsReply(digest: boolean): StatsReply {
     return {
       storeId: this.store.nodeId,
       ops: this.metrics.snapshot(),
       regions: this.store.sortedRegions().map((r) => {
         const s = r.node.status();
-        return { id: r.id, role: String(s.role), term: s.term, leader: s.leader, commitIndex: s.commit, appliedIndex: s.appliedIndex, keys: r.kv.keyCount() };
+        return {
+          id: r.id,
+          role: String(s.role),
+          term: s.term,
+          leader: s.leader,
+          commitIndex: s.commit,
+          appliedIndex: s.appliedIndex,
+          keys: r.kv.keyCount(),
+          ...(digest ? { digest: engineDigest(r) } : {}),
+        };
       }),
     };
   }
@@ -197,4 +208,13 @@ export class KvService {
     this.store.log(`internal error on region ${groupId}: ${e?.stack ?? String(err)}`);
     return { code: KvErrorCode.INTERNAL, message: e?.message ?? String(err) };
   }
+}
+
+function engineDigest(r: RegionPeer): number {
+  let h = 0;
+  for (const p of r.kv.engine.exportAll()) {
+    h = crc32(p.key, h);
+    h = crc32(p.value, h);
+  }
+  return h;
 }

@@ -41,6 +41,8 @@ const { values } = parseArgs({
     'snapshot-margin': { type: 'string', default: '1000' },
     'split-min-keys': { type: 'string', default: '2' },
     'lease-reads': { type: 'boolean', default: false },
+    /** 'false' turns off check-quorum (a cut-off leader then keeps believing it leads: fault tests only). */
+    'check-quorum': { type: 'string', default: 'true' },
     'max-pending-requests': { type: 'string', default: '4096' },
     'unsafe-leader-local-reads': { type: 'boolean', default: false },
     /** An ES module whose exported functions become nodeExecute callbacks (same on every store). */
@@ -120,6 +122,7 @@ function fromFlags(): { opts: Omit<KvStoreOptions, 'transport'>; listen: { host:
         heartbeatIntervalMs: tickMs,
         snapshotEveryEntries: int('snapshot-every'),
         snapshotMarginEntries: int('snapshot-margin'),
+        checkQuorum: values['check-quorum'] !== 'false',
       },
       leaseReads: values['lease-reads'],
       server: { maxPendingRequests: int('max-pending-requests'), unsafeLeaderLocalReads: values['unsafe-leader-local-reads'] },
