@@ -1,4 +1,4 @@
-// raftkv public API (the parts that exist so far).
+// raftkv public API.
 export { RawNode } from './raft/core/rawnode.js';
 export { MemoryStorage, EMPTY_CONF_STATE } from './raft/core/memory-storage.js';
 export type { RaftStorage, InitialState } from './raft/core/storage.js';
@@ -17,3 +17,10 @@ export * from './transport/index.js';
 export { RaftServer } from './server/raft-server.js';
 export { RaftClient, RaftClientError, type RaftClientOptions } from './client/raft-client.js';
 export * from './verify/index.js';
+// The KV store: client, store, configuration.
+export { createClient, KvClient, KvClientError, DistributedLock } from './kv/client/index.js';
+export type { KvClientOptions } from './kv/client/types.js';
+export { KvStore, type KvStoreOptions } from './kv/store/kv-store.js';
+export { KvErrorCode } from './kv/protocol.js';
+export { loadStoreConfig, parseStoreConfig, ConfigError } from './config/load.js';
+export type { StoreConfig } from './config/store-config.js';
