@@ -61,7 +61,19 @@ export const DEFAULT_REGION_RAFT: RegionRaftOptions = {
   checkQuorum: true,
 };
 
+/** What happens on a store, for logs, metrics and the dashboard. */
+export type StoreEvent =
+  | { readonly type: 'role'; readonly regionId: string; readonly role: string; readonly leader: string; readonly term: number; readonly atMs: number }
+  | { readonly type: 'split'; readonly left: string; readonly right: string; readonly splitKey: string; readonly atMs: number }
+  | { readonly type: 'region-opened'; readonly regionId: string; readonly atMs: number };
+
 export class KvStore {
+  /** Listeners of StoreEvent (see on()). */
+  private readonly listeners = new Set<(e: StoreEvent) => void>();
+  /** The last events, newest last (bounded): for status pages. */
+  readonly recentEvents: StoreEvent[] = [];
+  readonly startedAtMs = Date.now();
+
   readonly nodeId: string;
   /** invariant: every region here has a running node registered with `server` */
   readonly regions = new Map<string, RegionPeer>();
@@ -127,6 +139,24 @@ export class KvStore {
     return store;
   }
 
+  /** Subscribes to store events; returns the unsubscribe function. */
+  on(listener: (e: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: StoreEvent): void {
+    this.recentEvents.push(e);
+    if (this.recentEvents.length > 200) this.recentEvents.splice(0, this.recentEvents.length - 200);
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+
   /** Opens a region once (a replayed split and start() may both ask for it). */
   private openRegion(meta: RegionMeta, bootstrapVoters?: readonly string[]): Promise<RegionPeer> {
     let p = this.opening.get(meta.id);
@@ -134,6 +164,10 @@ export class KvStore {
       p = RegionPeer.open(this.ctx, meta, bootstrapVoters).then((peer) => {
         this.regions.set(peer.id, peer);
         this.server.addGroup(peer.node, peer.sm);
+        peer.node.on({
+          onRoleChange: (role, leader, term) => this.emit({ type: 'role', regionId: peer.id, role: String(role), leader, term, atMs: Date.now() }),
+        });
+        this.emit({ type: 'region-opened', regionId: peer.id, atMs: Date.now() });
         return peer;
       });
       this.opening.set(meta.id, p);
@@ -156,6 +190,7 @@ export class KvStore {
         const peer = await this.openRegion(child);
         if (existed) return;
         this.log(`split: created ${describeRegion(child)}`);
+        this.emit({ type: 'split', left: parentId, right: child.id, splitKey: Buffer.from(child.startKey).toString('utf8'), atMs: Date.now() });
         // The parent's leader campaigns for the new region at once: the other replicas apply the
         // same split about now, so the region gets a leader without waiting out a timeout.
         if (this.regions.get(parentId)?.node.isLeader) peer.node.campaign();
