@@ -65,7 +65,9 @@ export const DEFAULT_REGION_RAFT: RegionRaftOptions = {
 export type StoreEvent =
   | { readonly type: 'role'; readonly regionId: string; readonly role: string; readonly leader: string; readonly term: number; readonly atMs: number }
   | { readonly type: 'split'; readonly left: string; readonly right: string; readonly splitKey: string; readonly atMs: number }
-  | { readonly type: 'region-opened'; readonly regionId: string; readonly atMs: number };
+  | { readonly type: 'region-opened'; readonly regionId: string; readonly atMs: number }
+  | { readonly type: 'snapshot'; readonly regionId: string; readonly index: number; readonly bytes: number; readonly durationMs: number; readonly atMs: number }
+  | { readonly type: 'snapshot-installed'; readonly regionId: string; readonly index: number; readonly atMs: number };
 
 export class KvStore {
   /** Listeners of StoreEvent (see on()). */
@@ -166,6 +168,8 @@ export class KvStore {
         this.server.addGroup(peer.node, peer.sm);
         peer.node.on({
           onRoleChange: (role, leader, term) => this.emit({ type: 'role', regionId: peer.id, role: String(role), leader, term, atMs: Date.now() }),
+          onSnapshotTaken: (index, bytes, durationMs) => this.emit({ type: 'snapshot', regionId: peer.id, index, bytes, durationMs, atMs: Date.now() }),
+          onSnapshotInstalled: (index) => this.emit({ type: 'snapshot-installed', regionId: peer.id, index, atMs: Date.now() }),
         });
         this.emit({ type: 'region-opened', regionId: peer.id, atMs: Date.now() });
         return peer;

@@ -83,6 +83,10 @@ export interface ApplyResult<R> {
 export interface NodeEvents {
   /** Role or leader changed. */
   onRoleChange?(role: Role, leader: NodeId, term: number): void;
+  /** A snapshot was taken locally (index, bytes, how long saving it took). */
+  onSnapshotTaken?(index: number, bytes: number, durationMs: number): void;
+  /** A snapshot from the leader was installed. */
+  onSnapshotInstalled?(index: number): void;
 }
 
 const mathRandom: Rand = { int: (n) => Math.floor(Math.random() * n) };
@@ -464,6 +468,7 @@ export class RaftNode<R = unknown> {
     if (rd.snapshot) {
       await this.storage.installSnapshot(rd.snapshot);
       this.lastSnapshotIndex = rd.snapshot.meta.index;
+      this.events.onSnapshotInstalled?.(rd.snapshot.meta.index);
     }
     if (rd.hardState) this.storage.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.storage.append(rd.entries);
@@ -582,6 +587,7 @@ export class RaftNode<R = unknown> {
   }
 
   private async takeSnapshot(): Promise<void> {
+    const started = performance.now();
     const image = await this.sm.saveSnapshot();
     const index = image.index;
     if (index <= this.lastSnapshotIndex) return;
@@ -591,6 +597,7 @@ export class RaftNode<R = unknown> {
     const compactIndex = Math.max(this.storage.firstIndex() - 1, index - this.opts.snapshotMarginEntries);
     await this.storage.saveSnapshot({ meta: { index, term, confState }, data: image.data }, Math.min(index, compactIndex));
     this.lastSnapshotIndex = index;
+    this.events.onSnapshotTaken?.(index, image.data.byteLength, performance.now() - started);
   }
 
   // ------------------------------------------------------------------ errors
