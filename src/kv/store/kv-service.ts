@@ -59,13 +59,36 @@ const NODE_CODES: Record<string, string> = {
 
 export class KvService {
   readonly metrics = new OpMetrics();
+  /** Requests being handled now. */
+  inFlight = 0;
+  /** Set when the store is shutting down: new requests are answered SHUTTING_DOWN. */
+  draining = false;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly store: KvStore,
     private readonly o: KvServiceOptions,
   ) {}
 
+  /** Resolves when no request is being handled. */
+  idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
+  }
+
   async handle(groupId: string, payload: Uint8Array): Promise<Uint8Array> {
+    this.inFlight++;
+    try {
+      return await this.handleOne(groupId, payload);
+    } finally {
+      if (--this.inFlight === 0 && this.idleWaiters.length > 0) {
+        const w = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const r of w) r();
+      }
+    }
+  }
+
+  private async handleOne(groupId: string, payload: Uint8Array): Promise<Uint8Array> {
     const started = performance.now();
     let op = 'Unknown';
     try {
@@ -73,6 +96,7 @@ export class KvService {
       if (tag === KvTag.Regions) return encodeEnvelope(0, this.regionsReply());
       if (tag === KvTag.Stats) return encodeEnvelope(0, this.statsReply((header as { digest?: boolean } | undefined)?.digest === true));
       if (tag !== KvTag.Command) throw new KvError(KvErrorCode.INVALID_PARAMETER, `unknown request tag ${tag}`);
+      if (this.draining) throw new KvError(KvErrorCode.SHUTTING_DOWN, `store ${this.store.nodeId} is shutting down`);
       const h = (header ?? {}) as KvRequestHeader;
       const peer = this.store.regions.get(groupId);
       let cmd: KvCommand;
@@ -205,7 +229,7 @@ export class KvService {
       return out;
     }
     const e = err as Error;
-    this.store.log(`internal error on region ${groupId}: ${e?.stack ?? String(err)}`);
+    this.store.logger.error({ region: groupId, err: e?.stack ?? String(err) }, 'internal error serving a request');
     return { code: KvErrorCode.INTERNAL, message: e?.message ?? String(err) };
   }
 }

@@ -4,6 +4,7 @@
 // status and admin per region).
 
 import type { Rand } from '../../raft/core/random.js';
+import { type Logger, silentLogger } from '../../log/logger.js';
 import type { NodeStorage } from '../../raft/runtime/node-storage.js';
 import { RpcRouter } from '../../raft/runtime/rpc-router.js';
 import { RaftServer, type RaftServerOptions } from '../../server/raft-server.js';
@@ -46,7 +47,8 @@ export interface KvStoreOptions {
   readonly callbacks?: Readonly<Record<string, NodeCallback>>;
   readonly wrapStorage?: (s: DiskStorage) => NodeStorage;
   readonly random?: Rand;
-  readonly log?: (line: string) => void;
+  /** Structured logger (default: silent). Lines about a region carry `region`. */
+  readonly logger?: Logger;
 }
 
 export const DEFAULT_REGION_RAFT: RegionRaftOptions = {
@@ -107,7 +109,7 @@ export class KvStore {
       retryCacheExpiryMs: o.server?.retryCacheExpiryMs ?? 60_000,
       ...(o.wrapStorage ? { wrapStorage: o.wrapStorage } : {}),
       ...(o.random ? { random: o.random } : {}),
-      onRepair: (m) => this.log(`repaired: ${m}`),
+      onRepair: (m) => this.logger.warn(`storage repaired: ${m}`),
       onSplit: (child, image, parentId) => this.createSplitRegion(child, image, parentId),
       onSplitsLearned: (ids) => this.ensureRegions(ids),
       callbacks: new Map(Object.entries(o.callbacks ?? {})),
@@ -137,7 +139,7 @@ export class KvStore {
     for (const meta of known.values()) await store.openRegion(meta, fresh.has(meta.id) ? voters : undefined);
     const addr = await t.listen();
     store.listenAddress = `${addr.host}:${addr.port}`;
-    store.log(`serving ${store.regions.size} region(s): ${[...store.regions.values()].map((r) => describeRegion(r.meta)).join(', ')}`);
+    store.logger.info({ address: store.listenAddress, regions: store.regions.size }, `serving ${[...store.regions.values()].map((r) => describeRegion(r.meta)).join(', ')}`);
     return store;
   }
 
@@ -148,6 +150,9 @@ export class KvStore {
   }
 
   private emit(e: StoreEvent): void {
+    if (e.type === 'role') this.logger.info({ region: e.regionId, role: e.role, leader: e.leader, term: e.term }, `region ${e.regionId}: ${e.role}${e.leader ? `, leader ${e.leader}` : ''} in term ${e.term}`);
+    else if (e.type === 'snapshot') this.logger.info({ region: e.regionId, index: e.index, bytes: e.bytes, durationMs: Math.round(e.durationMs) }, 'snapshot taken');
+    else if (e.type === 'snapshot-installed') this.logger.info({ region: e.regionId, index: e.index }, 'snapshot installed from the leader');
     this.recentEvents.push(e);
     if (this.recentEvents.length > 200) this.recentEvents.splice(0, this.recentEvents.length - 200);
     for (const l of this.listeners) {
@@ -193,7 +198,7 @@ export class KvStore {
         if (this.stopped) return;
         const peer = await this.openRegion(child);
         if (existed) return;
-        this.log(`split: created ${describeRegion(child)}`);
+        this.logger.info({ region: parentId, newRegion: child.id }, `split: created ${describeRegion(child)}`);
         this.emit({ type: 'split', left: parentId, right: child.id, splitKey: Buffer.from(child.startKey).toString('utf8'), atMs: Date.now() });
         // The parent's leader campaigns for the new region at once: the other replicas apply the
         // same split about now, so the region gets a leader without waiting out a timeout.
@@ -211,8 +216,8 @@ export class KvStore {
       const meta = RegionPeer.exists(this.o.dataDir, id) ? undefined : RegionPeer.createEmpty(this.o.dataDir, id);
       if (!meta) continue; // on disk already: opened by start() or by the split that made it
       this.openRegion(meta).then(
-        () => this.log(`learned of region ${id} from a snapshot: waiting for its leader's snapshot`),
-        (e: Error) => this.log(`cannot open region ${id}: ${e.message}`),
+        () => this.logger.info({ region: id }, 'learned of this region from a snapshot: waiting for its leader to send one'),
+        (e: Error) => this.logger.error({ region: id, err: e.message }, 'cannot open region'),
       );
     }
   }
@@ -222,8 +227,40 @@ export class KvStore {
     return [...this.regions.values()].sort((a, b) => Buffer.compare(Buffer.from(a.meta.startKey), Buffer.from(b.meta.startKey)));
   }
 
-  log(line: string): void {
-    this.o.log?.(`store ${this.nodeId}: ${line}`);
+  /** The store's logger (lines about one region: `logger.child({ region })`). */
+  get logger(): Logger {
+    return this.o.logger ?? silentLogger;
+  }
+
+  /**
+   * Graceful shutdown: hand every region this store leads to another voter (bounded wait), stop
+   * accepting requests (SHUTTING_DOWN, clients retry elsewhere), let the requests in flight
+   * finish, then stop the regions (their storage is flushed and closed) and the transport.
+   */
+  async shutdown(o: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.stopped) return;
+    const deadline = Date.now() + (o.timeoutMs ?? 10_000);
+    const led = [...this.regions.values()].filter((r) => r.node.isLeader);
+    await Promise.all(
+      led.map(async (r) => {
+        const voters = r.node.status().confState.voters.filter((v) => v !== this.nodeId);
+        for (const to of voters) {
+          const left = deadline - Date.now();
+          if (left <= 0) return;
+          try {
+            await r.node.transferLeadership(to, Math.min(left, 3000));
+            this.logger.info({ region: r.id, to }, 'shutdown: leadership handed over');
+            return;
+          } catch (e) {
+            this.logger.warn({ region: r.id, to, err: (e as Error).message }, 'shutdown: leadership transfer failed; trying another voter');
+          }
+        }
+      }),
+    );
+    this.service.draining = true;
+    await Promise.race([this.service.idle(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+    await this.stop();
+    this.logger.info('shutdown complete');
   }
 
   async stop(): Promise<void> {

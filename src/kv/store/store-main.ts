@@ -13,6 +13,7 @@
 
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type LogLevel, createLogger } from '../../log/logger.js';
 import type { NodeCallback } from '../kv-state-machine.js';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadStoreConfig } from '../../config/load.js';
@@ -41,6 +42,8 @@ const { values } = parseArgs({
     'snapshot-margin': { type: 'string', default: '1000' },
     'split-min-keys': { type: 'string', default: '2' },
     'lease-reads': { type: 'boolean', default: false },
+    'log-level': { type: 'string' },
+    'log-format': { type: 'string' },
     /** 'false' turns off check-quorum (a cut-off leader then keeps believing it leads: fault tests only). */
     'check-quorum': { type: 'string', default: 'true' },
     'max-pending-requests': { type: 'string', default: '4096' },
@@ -69,7 +72,14 @@ function regionsFromSplitKeys(keys: string[]): StaticRegion[] {
     .map((_, i) => ({ id: String(i + 1), startKey: enc.encode(bounds[i]!), endKey: enc.encode(bounds[i + 1]!) }));
 }
 
-async function fromConfig(path: string): Promise<{ opts: Omit<KvStoreOptions, 'transport'>; listen: { host: string; port: number }; cluster: string }> {
+interface MainConfig {
+  opts: Omit<KvStoreOptions, 'transport'>;
+  listen: { host: string; port: number };
+  cluster: string;
+  log?: { level: string; format: string };
+}
+
+async function fromConfig(path: string): Promise<MainConfig> {
   let c: StoreConfig;
   try {
     c = await loadStoreConfig(path);
@@ -80,6 +90,7 @@ async function fromConfig(path: string): Promise<{ opts: Omit<KvStoreOptions, 't
   return {
     listen: hostPort(c.listen, 'listen'),
     cluster: c.cluster,
+    log: c.log,
     opts: {
       nodeId: c.nodeId,
       dataDir: c.dataDir,
@@ -95,7 +106,7 @@ async function fromConfig(path: string): Promise<{ opts: Omit<KvStoreOptions, 't
   };
 }
 
-function fromFlags(): { opts: Omit<KvStoreOptions, 'transport'>; listen: { host: string; port: number }; cluster: string } {
+function fromFlags(): MainConfig {
   const id = values.id ?? fail('--id is required (or --config file.yaml)');
   const listen = hostPort(values.listen ?? fail('--listen host:port is required'), '--listen');
   const peers = (values.peers ?? `${id}=${values.listen}`)
@@ -131,15 +142,29 @@ function fromFlags(): { opts: Omit<KvStoreOptions, 'transport'>; listen: { host:
   };
 }
 
-const cfg = values.config ? await fromConfig(values.config) : fromFlags();
-const tcp = new TcpTransport({ nodeId: cfg.opts.nodeId, host: cfg.listen.host, port: cfg.listen.port, cluster: cfg.cluster });
+const cfg: MainConfig = values.config ? await fromConfig(values.config) : fromFlags();
+const logLevel = (values['log-level'] ?? cfg.log?.level ?? 'info') as LogLevel;
+if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) fail(`--log-level must be debug, info, warn or error, got '${logLevel}'`);
+const logFormat = values['log-format'] ?? cfg.log?.format ?? 'json';
+if (logFormat !== 'json' && logFormat !== 'pretty') fail(`--log-format must be json or pretty, got '${logFormat}'`);
+const logger = createLogger({ node: cfg.opts.nodeId, level: logLevel, format: logFormat });
+const transportLog = logger.child({ component: 'transport' });
+const tcp = new TcpTransport({
+  nodeId: cfg.opts.nodeId,
+  host: cfg.listen.host,
+  port: cfg.listen.port,
+  cluster: cfg.cluster,
+  logger: {
+    debug: (msg, fields) => transportLog.debug(fields ?? {}, msg),
+    info: (msg, fields) => transportLog.info(fields ?? {}, msg),
+    warn: (msg, fields) => transportLog.warn(fields ?? {}, msg),
+  },
+});
 // Fault tests: RAFTKV_FAULTS_FILE names a JSON file of blocked links and slow fsyncs.
 const faultsFile = process.env['RAFTKV_FAULTS_FILE'];
 const faults = faultsFile ? new FaultFile(faultsFile) : undefined;
 const transport = faults ? withFaults(tcp, cfg.opts.nodeId, faults) : tcp;
-const log = (line: string): void => {
-  process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: 'info', node: cfg.opts.nodeId, msg: line })}\n`);
-};
+
 let callbacks: Record<string, NodeCallback> = {};
 if (values.callbacks) {
   try {
@@ -155,7 +180,7 @@ try {
     ...cfg.opts,
     callbacks,
     transport,
-    log,
+    logger,
     ...(faults ? { wrapStorage: (s) => withSlowSync(s, cfg.opts.nodeId, faults) } : {}),
   });
 } catch (e) {
@@ -167,7 +192,8 @@ let stopping = false;
 const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
-  await store.stop();
+  // Graceful: leadership handed away, in-flight requests finished, storage flushed and closed.
+  await store.shutdown({ timeoutMs: 10_000 });
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());
