@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { createServer } from 'node:net';
 
-/** A port p with p, p+1 and p+2 free, below the ephemeral range (see freePort in proc-cluster). */
+/** A port p with p..p+2 and p+1000..p+1002 free, below the ephemeral range (see freePort in proc-cluster). */
 async function threeFreePorts(): Promise<number> {
   const free = (port: number): Promise<boolean> =>
     new Promise((resolve) => {
@@ -15,8 +15,11 @@ async function threeFreePorts(): Promise<number> {
       s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
   for (;;) {
-    const p = 20000 + Math.floor(Math.random() * 12000);
-    if ((await free(p)) && (await free(p + 1)) && (await free(p + 2))) return p;
+    const p = 20000 + Math.floor(Math.random() * 10000);
+    const all = [p, p + 1, p + 2, p + 1000, p + 1001, p + 1002]; // store ports and their HTTP ports
+    let ok = true;
+    for (const q of all) ok = ok && (await free(q));
+    if (ok) return p;
   }
 }
 
@@ -33,5 +36,6 @@ test('dev cluster: starts 3 stores, serves, shows leaders, stops by itself', { t
   for (let i = 0; i < 3; i++) assert.match(out, new RegExp(`listening on 127\\.0\\.0\\.1:${port + i}`));
   assert.match(out, /get hello -> world/);
   assert.match(out, /leaders: region 1: n\d \(term \d+/);
+  assert.match(out, new RegExp(`dashboard and metrics on http://127\\.0\\.0\\.1:${port + 1000}/`));
   assert.match(out, /createClient\(\{ endpoints: \["127\.0\.0\.1:\d+"/);
 });

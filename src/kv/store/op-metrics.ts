@@ -18,8 +18,17 @@ interface OpCounter {
   readonly latencyUs: hdr.Histogram;
 }
 
+export type OpListener = (op: string, errorCode: string | undefined, elapsedMs: number) => void;
+
 export class OpMetrics {
   private readonly ops = new Map<string, OpCounter>();
+  private readonly listeners = new Set<OpListener>();
+
+  /** Called for every request recorded (Prometheus histograms); returns the unsubscribe function. */
+  onRecord(l: OpListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
 
   record(op: string, errorCode: string | undefined, elapsedMs: number): void {
     let c = this.ops.get(op);
@@ -30,6 +39,7 @@ export class OpMetrics {
     c.calls++;
     if (errorCode) c.errors.set(errorCode, (c.errors.get(errorCode) ?? 0) + 1);
     c.latencyUs.recordValue(Math.max(1, Math.round(elapsedMs * 1000)));
+    for (const l of this.listeners) l(op, errorCode, elapsedMs);
   }
 
   snapshot(): OpStats[] {

@@ -7,6 +7,7 @@
 //   node dist/src/kv/store/store-main.js --id s1 --listen 127.0.0.1:7201 \
 //     --peers s1=127.0.0.1:7201,s2=127.0.0.1:7202,s3=127.0.0.1:7203 --data ./data/s1 \
 //     [--engine lmdb|memory] [--split-keys g,p] [--tick-ms 50] [--election-timeout-ms 500] ...
+//     [--metrics-listen 127.0.0.1:9301]   (metrics, health, status API and dashboard over HTTP)
 //
 // Prints one line `READY {json}` on stdout once serving; errors in the configuration end the
 // process with exit code 2 and one line on stderr naming the problem.
@@ -21,6 +22,7 @@ import type { StoreConfig } from '../../config/store-config.js';
 import { FaultFile, withFaults, withSlowSync } from '../../server/fault-injection.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
 import { KvStore, type KvStoreOptions, type StaticRegion } from './kv-store.js';
+import { StoreMetrics, parseListenAddress, startHttpServer } from '../../observability/index.js';
 
 function fail(msg: string): never {
   process.stderr.write(`raftkv store: ${msg}\n`);
@@ -44,6 +46,8 @@ const { values } = parseArgs({
     'lease-reads': { type: 'boolean', default: false },
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
+    /** HTTP for /metrics, /health, /ready, /api/* and the dashboard ("host:port"; port 0 = any). Overrides metrics.listen. */
+    'metrics-listen': { type: 'string' },
     /** 'false' turns off check-quorum (a cut-off leader then keeps believing it leads: fault tests only). */
     'check-quorum': { type: 'string', default: 'true' },
     'max-pending-requests': { type: 'string', default: '4096' },
@@ -77,6 +81,8 @@ interface MainConfig {
   listen: { host: string; port: number };
   cluster: string;
   log?: { level: string; format: string };
+  /** config metrics.listen */
+  metricsListen?: string | undefined;
 }
 
 async function fromConfig(path: string): Promise<MainConfig> {
@@ -91,6 +97,7 @@ async function fromConfig(path: string): Promise<MainConfig> {
     listen: hostPort(c.listen, 'listen'),
     cluster: c.cluster,
     log: c.log,
+    metricsListen: c.metrics.listen,
     opts: {
       nodeId: c.nodeId,
       dataDir: c.dataDir,
@@ -174,6 +181,10 @@ if (values.callbacks) {
     fail(`cannot load --callbacks ${values.callbacks}: ${(e as Error).message}`);
   }
 }
+// Observability (src/observability): the metrics exist before the store so fsyncs are timed.
+const metricsListen = values['metrics-listen'] ?? cfg.metricsListen;
+const metricsAt = metricsListen === undefined ? undefined : (parseListenAddress(metricsListen) ?? fail(`bad --metrics-listen '${metricsListen}' (want host:port)`));
+const metrics = metricsAt ? new StoreMetrics(cfg.opts.nodeId) : undefined;
 let store: KvStore;
 try {
   store = await KvStore.start({
@@ -181,12 +192,28 @@ try {
     callbacks,
     transport,
     logger,
-    ...(faults ? { wrapStorage: (s) => withSlowSync(s, cfg.opts.nodeId, faults) } : {}),
+    ...(faults || metrics
+      ? {
+          wrapStorage: (s) => {
+            const slow = faults ? withSlowSync(s, cfg.opts.nodeId, faults) : s;
+            return metrics ? metrics.wrapStorage(slow) : slow;
+          },
+        }
+      : {}),
   });
 } catch (e) {
   fail(`cannot start: ${(e as Error).message}`);
 }
-process.stdout.write(`READY ${JSON.stringify({ id: store.nodeId, address: store.listenAddress, pid: process.pid, regions: store.regions.size })}\n`);
+let metricsAddress: string | undefined;
+if (metrics && metricsAt) {
+  try {
+    metricsAddress = (await startHttpServer(store, { ...metricsAt, metrics: metrics.attach(store), clusterName: cfg.cluster })).address;
+  } catch (e) {
+    await store.stop();
+    fail(`cannot serve metrics on ${metricsListen}: ${(e as Error).message}`);
+  }
+}
+process.stdout.write(`READY ${JSON.stringify({ id: store.nodeId, address: store.listenAddress, pid: process.pid, regions: store.regions.size, ...(metricsAddress ? { metricsAddress } : {}) })}\n`);
 
 let stopping = false;
 const stop = async (): Promise<void> => {
