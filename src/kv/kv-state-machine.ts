@@ -15,6 +15,7 @@
 // its sequences and locks and the fencing counter, into a new region: the store creates the new
 // region durably (onSplit) before this region forgets the moved keys.
 
+import type { ConfState } from '../raft/core/types.js';
 import type { CommittedEntry, SnapshotImage, StateMachine } from '../raft/runtime/state-machine.js';
 import { ByteReader } from '../transport/binary.js';
 import { type Bytes, CheckedWriter, type KvCommand, KvOp, type KvResult, type RangeSplitCommand, READ_OPS, decodeCommand, encodeCommand, encodeResult } from './commands.js';
@@ -145,6 +146,18 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
   /** Leader-side validation (INVALID_PARAMETER), also used by the store before proposing. */
   validateCommand(c: KvCommand): void {
     this.validate(c);
+  }
+
+  /**
+   * Membership changed: the region's peers follow, and confVer becomes the log index of the
+   * change (it rises with every change and is the same on every replica).
+   */
+  onConfigurationCommitted(conf: ConfState, index: number): void {
+    const r = this.regionMeta;
+    if (index <= r.epoch.confVer) return;
+    this.regionMeta = { ...r, voters: [...conf.voters, ...conf.votersOutgoing.filter((v) => !conf.voters.includes(v))], learners: [...conf.learners], epoch: { confVer: index, version: r.epoch.version } };
+    const meta = encodeRegionMeta(this.regionMeta);
+    this.engine.transaction((tx) => tx.put(REGION_KEY, meta));
   }
 
   /** Registers a nodeExecute callback (the same name must exist on every replica). */

@@ -102,7 +102,7 @@ export interface PeerInfo {
 }
 
 export interface RegionEpoch {
-  /** Rises with every membership change of the region's group. */
+  /** Rises with every membership change of the region's group (the log index of the last one). */
   readonly confVer: number;
   /** Rises with every split of the region. */
   readonly version: number;

@@ -158,8 +158,8 @@ export class CallStateMachine implements StateMachine<Uint8Array> {
   onStopFollowing(leader: NodeId, term: number): void {
     this.user.onStopFollowing?.(leader, term);
   }
-  onConfigurationCommitted(conf: ConfState): void {
-    this.user.onConfigurationCommitted?.(conf);
+  onConfigurationCommitted(conf: ConfState, index: number): void {
+    this.user.onConfigurationCommitted?.(conf, index);
   }
   onError(err: Error): void {
     this.user.onError?.(err);

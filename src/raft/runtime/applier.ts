@@ -30,6 +30,8 @@ export class Applier<R> {
   appliedIndex: number;
   /** Membership as of appliedIndex (what a snapshot taken now must record). */
   confState: ConfState;
+  /** Log index of the last membership change applied (0 when unknown, e.g. after a snapshot). */
+  confIndex = 0;
   /** Set once a job failed fatally; nothing more is applied. */
   private broken = false;
   private idle: Array<() => void> = [];
@@ -106,6 +108,7 @@ export class Applier<R> {
     if (first) invariant(first.index <= this.appliedIndex + 1, () => `apply gap: applied ${this.appliedIndex}, next batch starts at ${first.index}`);
     for (const e of entries) {
       if (e.index <= this.appliedIndex) continue; // already covered by a snapshot
+      if (e.type === EntryType.ConfChange) this.confIndex = e.index;
       if (e.type === EntryType.Normal && e.data.byteLength > 0 && e.index > this.smDurableIndex) {
         const ce: CommittedEntry = { index: e.index, term: e.term, data: e.data };
         this.sm.applySerial?.(ce);

@@ -533,7 +533,7 @@ export class RaftNode<R = unknown> {
     this.reads.applied(index);
     if (conf !== this.lastConf) {
       this.lastConf = conf;
-      this.sm.onConfigurationCommitted?.(conf);
+      this.sm.onConfigurationCommitted?.(conf, this.applier.confIndex);
     }
     if (this.appliedWaiters.length > 0) {
       for (const w of this.appliedWaiters) if (w.index <= index) w.done();

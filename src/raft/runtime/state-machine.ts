@@ -53,6 +53,10 @@ export interface StateMachine<R = unknown> {
   onLeaderStop?(term: number): void;
   onStartFollowing?(leader: NodeId, term: number): void;
   onStopFollowing?(leader: NodeId, term: number): void;
-  onConfigurationCommitted?(conf: ConfState): void;
+  /**
+   * The membership changed; `index` is the log index of the last membership change applied (the
+   * same on every replica for the same configuration; 0 when it is not known, after a snapshot).
+   */
+  onConfigurationCommitted?(conf: ConfState, index: number): void;
   onError?(err: Error): void;
 }
