@@ -125,6 +125,7 @@ export class StoreMetrics {
     regionGauge('raftkv_region_snapshot_index', 'Index of the latest local snapshot', (r) => r.snapshotIndex);
     regionGauge('raftkv_region_pending_proposals', 'Proposals waiting to commit and apply (apply queue depth)', (r) => r.pendingProposals);
     regionGauge('raftkv_region_keys', 'Keys stored in the region (refreshed at most every 2 s)', (r) => r.keys);
+    regionGauge('raftkv_region_log_entries', 'Log entries after the latest snapshot (what a restart replays; the log also keeps snapshotMarginEntries before it)', (r) => Math.max(0, r.lastIndex - r.snapshotIndex));
     new Gauge({
       name: 'raftkv_replication_lag_entries',
       help: "Entries a replica's log is behind the leader's (leader lastIndex - match); only reported by the leader",

@@ -9,6 +9,7 @@ import { type KvErrorHeader, type KvRequestHeader, KvTag, type RegionsReply } fr
 import { KvStore } from '../../src/kv/store/kv-store.js';
 import type { EngineKind } from '../../src/kv/store/region-peer.js';
 import { decodeEnvelope, encodeEnvelope } from '../../src/raft/runtime/rpc-router.js';
+import { TransportError } from '../../src/transport/errors.js';
 import { TcpTransport } from '../../src/transport/tcp-transport.js';
 import { freePort } from '../process/proc-cluster.js';
 
@@ -90,15 +91,31 @@ export class RawCaller {
     }
   }
 
+  /**
+   * A request, retried while the store cannot be reached at all (it is restarting, or the
+   * transport is in its reconnect backoff): the request was then never sent.
+   */
+  private async request(store: string, group: string, payload: Uint8Array): Promise<Uint8Array> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        return await this.t.request(store, group, payload, { timeoutMs: 5000 });
+      } catch (e) {
+        if (!(e instanceof TransportError && e.notSent) || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
   async regions(store: string): Promise<RegionsReply> {
-    const r = decodeEnvelope<RegionsReply>(await this.t.request(store, '', encodeEnvelope(KvTag.Regions, {})));
+    const r = decodeEnvelope<RegionsReply>(await this.request(store, '', encodeEnvelope(KvTag.Regions, {})));
     return r.header;
   }
 
   async send(store: string, regionId: string, header: Partial<KvRequestHeader>, cmd: KvCommand | Uint8Array): Promise<{ ok: true; result: KvResult } | { ok: false; error: KvErrorHeader }> {
     const body = cmd instanceof Uint8Array ? cmd : encodeCommand(cmd);
     const h = { version: 1, clientId: this.clientId, callId: this.callId++, ...header };
-    const r = decodeEnvelope<unknown>(await this.t.request(store, regionId, encodeEnvelope(KvTag.Command, h, body), { timeoutMs: 5000 }));
+    const r = decodeEnvelope<unknown>(await this.request(store, regionId, encodeEnvelope(KvTag.Command, h, body)));
     return r.tag === 0 ? { ok: true, result: decodeResult(r.body) } : { ok: false, error: r.header as KvErrorHeader };
   }
 
