@@ -57,6 +57,11 @@ export const KvErrorCode = {
   LEADER_CHANGED: 'LEADER_CHANGED',
   /** The store gave up waiting for the commit: the write may still apply. Retry with the same call id. */
   TIMEOUT: 'TIMEOUT',
+  /**
+   * A retried write was applied before the store restarted and its result was not kept (writes
+   * whose result is only "done" are answered OK instead). It was applied exactly once.
+   */
+  RESULT_UNAVAILABLE: 'RESULT_UNAVAILABLE',
   /** The store is stopping. Retry elsewhere. */
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   /** Anything else (a bug or a storage failure). */

@@ -16,6 +16,9 @@ interface Decision {
   readonly duplicate: boolean;
 }
 
+/** The reply kept for a call applied before a restart (its real reply was not kept). */
+const RESULT_NOT_KEPT = new TextEncoder().encode('the call was applied before this replica restarted; its result was not kept');
+
 export class CallStateMachine implements StateMachine<Uint8Array> {
   cache: RetryCache;
   /** Decisions taken in applySerial for entries not yet through apply(), by index. */
@@ -105,6 +108,30 @@ export class CallStateMachine implements StateMachine<Uint8Array> {
       }
     }
     return out;
+  }
+
+  /**
+   * Entries the user's state machine already holds after a restart: their calls are remembered
+   * (so a retry is never applied twice), but their replies were not kept, so a retry of one is
+   * answered RESULT_UNAVAILABLE rather than with a reply.
+   */
+  replayed(entries: readonly CommittedEntry[]): void {
+    /** What the user's state machine applied: unwrapped, duplicates left out. */
+    const held: CommittedEntry[] = [];
+    for (const e of entries) {
+      const call = decodeCall(e.data);
+      if (!call) {
+        held.push(e);
+        continue;
+      }
+      if (!this.cache.get(call.clientId, call.callId)) {
+        this.cache.put(call.clientId, call.callId, { index: e.index, stampMs: call.stampMs, reply: RESULT_NOT_KEPT, failed: true });
+        held.push({ ...e, data: call.data });
+      }
+      this.cache.release(call.clientId, call.firstUnreplied);
+      this.cache.tick(call.stampMs);
+    }
+    if (held.length > 0) this.user.replayed?.(held);
   }
 
   query(request: Uint8Array): Promise<Uint8Array> | Uint8Array {

@@ -124,10 +124,12 @@ export class RaftServer {
     // 1. Retry cache: a call already applied gets its original reply; one in flight here, its outcome.
     if (key) {
       const done = g.sm.cache.get(clientId!, callId!);
+      if (done?.failed) throw resultUnavailable(done.reply);
       if (done) return this.reply(clientId!, callId!, encodeMessage(0, { index: done.index, cached: true }, done.reply));
       const inFlight = g.pending.get(key);
       if (inFlight) {
         const r = await inFlight;
+        this.throwIfNotKept(g, clientId!, callId!);
         return this.reply(clientId!, callId!, encodeMessage(0, { term: r.term, index: r.index }, r.result));
       }
     }
@@ -145,11 +147,19 @@ export class RaftServer {
     if (key) g.pending.set(key, p);
     try {
       const r = await p;
+      // Logged again but found applied before a restart: the log entry was a no-op, and the
+      // original reply is gone.
+      if (key) this.throwIfNotKept(g, clientId!, callId!);
       return this.reply(clientId, callId, encodeMessage(0, { term: r.term, index: r.index }, r.result));
     } finally {
       g.permits.release(data.byteLength);
       if (key) g.pending.delete(key);
     }
+  }
+
+  private throwIfNotKept(g: Group, clientId: string, callId: number): void {
+    const done = g.sm.cache.get(clientId, callId);
+    if (done?.failed) throw resultUnavailable(done.reply);
   }
 
   private reply(clientId: string | undefined, callId: number | undefined, res: Uint8Array): Uint8Array {
@@ -193,6 +203,10 @@ export class RaftServer {
         throw new ProtocolError(`unknown admin action ${JSON.stringify(a)}`);
     }
   }
+}
+
+function resultUnavailable(why: Uint8Array): RaftNodeError {
+  return new RaftNodeError('RESULT_UNAVAILABLE', new TextDecoder().decode(why));
 }
 
 export function toErrorHeader(err: unknown): ErrorHeader {

@@ -11,8 +11,12 @@ export interface CachedReply {
   readonly index: number;
   /** Leader-stamped time of that entry (ms). */
   readonly stampMs: number;
-  /** The state machine's reply (or error text when `failed`). */
+  /** The state machine's reply (or, when `failed`, why there is none). */
   readonly reply: Uint8Array;
+  /**
+   * True when the reply was not kept: the call was applied before this replica restarted and was
+   * learned again from the log. A retry is still never applied twice; it gets RESULT_UNAVAILABLE.
+   */
   readonly failed: boolean;
 }
 

@@ -16,8 +16,11 @@ test('SIGTERM: leadership moves away, in-flight work finishes, exit 0, callers s
     await cluster.startAll();
     await kv.put('warm-a', '1');
     await kv.put('warm-z', '1');
-    const regions = await kv.regions();
-    const victim = regions.find((r) => r.id === '1')!.leader;
+    // The leader as the stores report it (a store may not know it for a moment after startup).
+    let victim = '';
+    for (const deadline = Date.now() + 10_000; !victim && Date.now() < deadline; await sleep(100)) {
+      victim = (await kv.regions()).find((r) => r.id === '1')!.leader;
+    }
     assert.ok(victim, 'region 1 has a leader');
     const errors: string[] = [];
     let acked = 0;

@@ -97,3 +97,22 @@ test('permits bound pending requests by count and by bytes', () => {
     p.release(1);
   });
 });
+
+test('after a restart, calls the state machine already holds are remembered: a retry is a no-op without a reply', () => {
+  const replayedByUser: string[] = [];
+  const user = new (class extends ListSM {
+    replayed(es: readonly CommittedEntry[]): void {
+      for (const e of es) replayedByUser.push(dec(e.data));
+    }
+  })();
+  const sm = new CallStateMachine(user, 60_000);
+  // Entries 1-3 were applied before the restart (the user's store holds them); 2 repeats call 1.
+  sm.replayed([call(1, 'c', 1, 'a'), call(2, 'c', 1, 'a'), call(3, 'c', 2, 'b')]);
+  assert.deepEqual(replayedByUser, ['a', 'b'], 'the user sees unwrapped data, duplicates left out');
+  assert.equal(sm.cache.get('c', 1)?.failed, true, 'remembered, with no reply kept');
+  // A retry of call 2 logged again after the restart is not applied again; a new call is.
+  applyAll(sm, [call(4, 'c', 2, 'b'), call(5, 'c', 3, 'z')]);
+  assert.deepEqual(user.items, ['z']);
+  assert.equal(sm.cache.get('c', 2)?.failed, true, 'the no-op retry does not pass for a kept reply');
+  assert.equal(sm.cache.get('c', 3)?.failed, false);
+});

@@ -65,6 +65,8 @@ export const FATAL_CODES: ReadonlySet<string> = new Set([
   'CALLBACK_FAILED',
   'CROSS_REGION',
   'INTERNAL',
+  // Applied exactly once before a store restart; its result (a value or a swap outcome) was not kept.
+  'RESULT_UNAVAILABLE',
 ]);
 
 /** The store's codes after which the request was certainly not applied: wait and retry. */

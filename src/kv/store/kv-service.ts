@@ -7,7 +7,7 @@
 import { crc32 } from 'node:zlib';
 import { RaftNodeError } from '../../raft/runtime/errors.js';
 import { decodeEnvelope, encodeEnvelope } from '../../raft/runtime/rpc-router.js';
-import { type KvCommand, KvOp, READ_OPS, type RangeSplitCommand, decodeCommand, decodeResult, encodeCommand } from '../commands.js';
+import { type KvCommand, KvOp, READ_OPS, type RangeSplitCommand, decodeCommand, decodeResult, encodeCommand, encodeResult } from '../commands.js';
 import { KvParameterError } from '../kv-state-machine.js';
 import {
   type KvErrorHeader,
@@ -56,6 +56,9 @@ const NODE_CODES: Record<string, string> = {
   ENTRY_TOO_LARGE: KvErrorCode.INVALID_PARAMETER,
   INVALID_ARGUMENT: KvErrorCode.INVALID_PARAMETER,
 };
+
+/** Writes whose result is only "done": a retry of one applied before a restart can say so. */
+const OK_RESULT_OPS: ReadonlySet<KvOp> = new Set([KvOp.Put, KvOp.PutList, KvOp.Delete, KvOp.DeleteList, KvOp.DeleteRange, KvOp.Merge, KvOp.ResetSequence]);
 
 export class KvService {
   readonly metrics = new OpMetrics();
@@ -135,7 +138,18 @@ export class KvService {
     if (!node.isLeader) throw node.notLeaderError();
     let data = body;
     if (cmd.op === KvOp.RangeSplit) data = encodeCommand(this.stampSplit(peer, cmd));
-    const raw = await this.store.server.writeTo(peer.id, { ...(h.clientId ? { clientId: h.clientId } : {}), ...(h.callId !== undefined ? { callId: h.callId } : {}), ...(h.firstUnreplied !== undefined ? { firstUnreplied: h.firstUnreplied } : {}) }, data);
+    let raw: Uint8Array;
+    try {
+      raw = await this.store.server.writeTo(peer.id, { ...(h.clientId ? { clientId: h.clientId } : {}), ...(h.callId !== undefined ? { callId: h.callId } : {}), ...(h.firstUnreplied !== undefined ? { firstUnreplied: h.firstUnreplied } : {}) }, data);
+    } catch (e) {
+      // A retry of a call applied before this store restarted (its reply was not kept): for
+      // operations whose only result is "done", that is the answer; others cannot be answered.
+      if (e instanceof RaftNodeError && e.code === 'RESULT_UNAVAILABLE') {
+        if (OK_RESULT_OPS.has(cmd.op)) return encodeEnvelope(0, {}, encodeResult({ kind: 'ok' }));
+        throw new KvError(KvErrorCode.RESULT_UNAVAILABLE, e.message);
+      }
+      throw e;
+    }
     return this.fromRaftReply(peer, raw, (rh) => ({ index: (rh as { index: number }).index }));
   }
 

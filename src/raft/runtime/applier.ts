@@ -104,17 +104,26 @@ export class Applier<R> {
 
   private async applyEntries(entries: readonly Entry[], confState: ConfState | undefined): Promise<void> {
     const user: CommittedEntry[] = [];
+    /** Entries the state machine holds durably already (a restart): not applied again. */
+    const replayed: CommittedEntry[] = [];
     const first = entries[0];
     if (first) invariant(first.index <= this.appliedIndex + 1, () => `apply gap: applied ${this.appliedIndex}, next batch starts at ${first.index}`);
     for (const e of entries) {
       if (e.index <= this.appliedIndex) continue; // already covered by a snapshot
       if (e.type === EntryType.ConfChange) this.confIndex = e.index;
-      if (e.type === EntryType.Normal && e.data.byteLength > 0 && e.index > this.smDurableIndex) {
+      if (e.type === EntryType.Normal && e.data.byteLength > 0) {
         const ce: CommittedEntry = { index: e.index, term: e.term, data: e.data };
+        if (e.index <= this.smDurableIndex) {
+          replayed.push(ce);
+          continue;
+        }
+        // In log order: what the state machine already held is told before anything later.
+        if (replayed.length > 0) this.sm.replayed?.(replayed.splice(0));
         this.sm.applySerial?.(ce);
         user.push(ce);
       }
     }
+    if (replayed.length > 0) this.sm.replayed?.(replayed);
     if (user.length > 0) {
       let results: R[];
       try {

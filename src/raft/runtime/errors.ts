@@ -16,7 +16,8 @@ export type NodeErrorCode =
   | 'CONF_CHANGE_PENDING' // a membership change is in progress
   | 'INVALID_ARGUMENT' // bad input from the caller
   | 'NO_LEADER' // no leader known (reads on a follower)
-  | 'STORAGE_ERROR'; // the disk failed: the node stops
+  | 'STORAGE_ERROR' // the disk failed: the node stops
+  | 'RESULT_UNAVAILABLE'; // a retried call was applied already, but its reply was not kept (a restart)
 
 const STATUS: Record<NodeErrorCode, number> = {
   NOT_LEADER: 1008, // EPERM
@@ -27,6 +28,7 @@ const STATUS: Record<NodeErrorCode, number> = {
   LEADER_CHANGED: 1008,
   SHUTTING_DOWN: 1010,
   TIMEOUT: 1010, // ETIMEDOUT
+  RESULT_UNAVAILABLE: 10002,
   STATE_MACHINE_ERROR: 10002,
   ENTRY_TOO_LARGE: 1004, // EINVAL
   CONF_CHANGE_PENDING: 1009,

@@ -40,6 +40,12 @@ export interface StateMachine<R = unknown> {
    * durable applied index may be redelivered after a restart and must be skipped by it.
    */
   apply(entries: readonly CommittedEntry[]): Promise<R[]> | R[];
+  /**
+   * After a restart: committed entries at or below lastAppliedIndex() that the state machine
+   * already holds, so they are not applied again. Wrappers that keep derived state outside the
+   * user's store (the retry cache) learn from them. Called in log order, before later entries.
+   */
+  replayed?(entries: readonly CommittedEntry[]): void;
   /** A consistent image of the state up to the last applied entry. */
   saveSnapshot(): Promise<SnapshotImage> | SnapshotImage;
   /** Replaces the whole state with a snapshot image. */
