@@ -9,12 +9,15 @@ import type { AdminAction } from '../server/protocol.js';
 import { type ClusterView, type StoreView, gatherCluster, gatherStores, rangeText } from './cluster-view.js';
 import { type ConnectionOptions, examples, printJson, printLines, showBytes, table, withConnection, withKv } from './common.js';
 import { CliError, Exit } from './errors.js';
+import { registerPdAdmin } from './pd.js';
 
 export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
-    .description('inspect and change the cluster: status, regions, stores, split, transfer-leader, add-peer, remove-peer, snapshot')
+    .description('inspect and change the cluster: status, regions, stores, split, transfer-leader, add-peer, remove-peer, snapshot; with the placement driver: pd, decommission, scheduler')
     .addHelpText('after', examples(['raftkv admin status', 'raftkv admin regions --json', 'raftkv admin split 1 m', 'raftkv admin transfer-leader 1 n2']));
+
+  registerPdAdmin(admin);
 
   withConnection(admin.command('status').description('the cluster at a glance: stores, then every region with its replicas'))
     .addHelpText(

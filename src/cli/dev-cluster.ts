@@ -47,7 +47,7 @@ export async function runDev(o: DevOptions): Promise<never> {
   let stopping = false;
 
   function startStore(id: string, i: number): Promise<void> {
-    const args = [STORE_MAIN, '--id', id, '--listen', addr(i), '--peers', peers, '--data', join(root, id), '--split-keys', 'g,p', '--tick-ms', '100', '--election-timeout-ms', '1000', '--metrics-listen', httpAddr(i)];
+    const args = [STORE_MAIN, '--id', id, '--listen', addr(i), '--peers', peers, '--data', join(root, id), '--split-keys', 'g,p', '--tick-ms', '100', '--election-timeout-ms', '1000', '--metrics-listen', httpAddr(i), '--pd'];
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.set(id, p);
     let err = '';

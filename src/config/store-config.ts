@@ -80,6 +80,33 @@ export interface LogConfig {
   readonly format: 'json' | 'pretty';
 }
 
+export interface PdConfig {
+  /** Run the placement driver: stores report to it and it splits, balances and moves regions. Default false (a static cluster: regions as configured, moved only by hand). */
+  readonly enabled: boolean;
+  /** Stores hosting the PD Raft group (ids from `peers`). Default: every peer. Ignored with `join`. */
+  readonly voters?: readonly string[] | undefined;
+  /** A new store joining a running cluster: the stores hosting PD. It starts with no regions; PD moves replicas to it. Default: absent. */
+  readonly join?: readonly PeerConfig[] | undefined;
+  /** How often a store reports to PD, in ms. Default 1000. */
+  readonly heartbeatMs: number;
+  /** How often PD's schedulers run, in ms. Default 1000. */
+  readonly scheduleIntervalMs: number;
+  /** After a PD leader change, how long to collect heartbeats before scheduling, in ms. Default 3000. */
+  readonly warmupMs: number;
+  /** An operator (split, move, leader transfer) not done in this time is dropped and decided again, in ms. Default 60000. */
+  readonly operatorTimeoutMs: number;
+  /** Split a region holding more keys than this (0 = never by size), a count. Default 100000. */
+  readonly splitMaxKeys: number;
+  /** A store silent this long is down and its replicas are replaced elsewhere, in ms. Default 1800000 (30 min). */
+  readonly storeDownAfterMs: number;
+  /** Leaders are moved while the busiest and idlest stores differ by more than this, a count. Default 1. */
+  readonly leaderBalanceTolerance: number;
+  /** Replicas are moved while region counts of stores differ by more than this, a count. Default 1. */
+  readonly replicaBalanceTolerance: number;
+  /** Replica moves running at once over the cluster, a count. Default 4. */
+  readonly maxConcurrentMoves: number;
+}
+
 export interface StoreConfig {
   /** Cluster name exchanged in the transport handshake; nodes of other clusters are refused. Default 'raftkv'. */
   readonly cluster: string;
@@ -105,6 +132,8 @@ export interface StoreConfig {
   readonly metrics: MetricsConfig;
   /** Logging. Every field has a default. */
   readonly log: LogConfig;
+  /** The placement driver. Default: off (a static cluster). */
+  readonly pd: PdConfig;
 }
 
 // ---- field schemas ----
@@ -232,6 +261,25 @@ const log = z
   })
   .prefault({});
 
+const nonNegativeInt = (defaultValue: number) => z.number().int().nonnegative().default(defaultValue);
+
+const pd = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    voters: z.array(id).min(1).optional(),
+    join: z.array(peer).min(1).optional(),
+    heartbeatMs: positiveInt(1000),
+    scheduleIntervalMs: positiveInt(1000),
+    warmupMs: nonNegativeInt(3000),
+    operatorTimeoutMs: positiveInt(60_000),
+    splitMaxKeys: nonNegativeInt(100_000),
+    storeDownAfterMs: positiveInt(30 * 60_000),
+    leaderBalanceTolerance: nonNegativeInt(1),
+    replicaBalanceTolerance: nonNegativeInt(1),
+    maxConcurrentMoves: positiveInt(4),
+  })
+  .prefault({});
+
 // ---- the whole file ----
 
 /** Validates a parsed configuration document and fills in the defaults. `dataDir` is left as written. */
@@ -249,6 +297,7 @@ export const storeConfigSchema: z.ZodType<StoreConfig> = z
     kv,
     metrics,
     log,
+    pd,
   })
   .superRefine((c, ctx) => {
     const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, input: c, message });
@@ -261,6 +310,10 @@ export const storeConfigSchema: z.ZodType<StoreConfig> = z
     if (c.metrics.listen !== undefined && sameEndpoint(c.listen, c.metrics.listen)) {
       problem(['metrics', 'listen'], `must differ from listen (${c.listen})`);
     }
+    for (const [i, v] of (c.pd.join ? [] : (c.pd.voters ?? [])).entries()) {
+      if (!c.peers.some((p) => p.id === v)) problem(['pd', 'voters', i], `must be one of peers (${c.peers.map((p) => quote(p.id)).join(', ')}), got ${quote(v)}`);
+    }
+    if (c.pd.join && c.pd.join.some((p) => p.id === c.nodeId)) problem(['pd', 'join'], `lists the stores to join through, not this node (${quote(c.nodeId)})`);
     if (c.kv.maxValueBytes >= c.raft.maxEntryBytes) {
       problem(['kv', 'maxValueBytes'], `must be less than raft.maxEntryBytes (${c.raft.maxEntryBytes}) so that a write fits in one log entry, got ${c.kv.maxValueBytes}`);
     }

@@ -500,6 +500,20 @@ export class KvStateMachine implements StateMachine<Uint8Array> {
     return { index: this.applied, data: KvStateMachine.encodeImage(this.engine.exportAll()) };
   }
 
+  /**
+   * The image a region created from configuration begins with (at SPLIT_INIT_INDEX, like a
+   * split's new region): no keys, just its meta. Every replica, including one added later and
+   * caught up from the log, then starts from the same state with the right range and epoch.
+   */
+  static initialImage(meta: RegionMeta): Uint8Array {
+    const pairs: KvPair[] = [
+      { key: REGION_KEY, value: encodeRegionMeta(meta) },
+      { key: APPLIED_KEY, value: u64(SPLIT_INIT_INDEX) },
+    ];
+    pairs.sort((a, b) => compare(a.key, b.key));
+    return KvStateMachine.encodeImage(pairs);
+  }
+
   /** The snapshot image format: [u32 count] then (key, value) byte strings. */
   static encodeImage(pairs: readonly KvPair[]): Uint8Array {
     const w = new CheckedWriter(1024);

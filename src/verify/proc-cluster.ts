@@ -66,6 +66,11 @@ export class ProcCluster {
     return c;
   }
 
+  /** Registers one more node (a port and a data dir) without starting it, e.g. a store that joins later. */
+  async addNode(id: string): Promise<void> {
+    this.nodes.set(id, { id, port: await freePort(), dataDir: join(this.root, id), proc: undefined, stderr: '' });
+  }
+
   private peersArg(): string {
     return [...this.nodes.values()].map((n) => `${n.id}=127.0.0.1:${n.port}`).join(',');
   }

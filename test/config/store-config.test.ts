@@ -87,7 +87,30 @@ test('every optional field gets its documented default', () => {
     kv: { maxKeyBytes: 1978, maxValueBytes: MiB, splitMinKeys: 2 },
     metrics: {},
     log: { level: 'info', format: 'json' },
+    pd: {
+      enabled: false,
+      heartbeatMs: 1000,
+      scheduleIntervalMs: 1000,
+      warmupMs: 3000,
+      operatorTimeoutMs: 60_000,
+      splitMaxKeys: 100_000,
+      storeDownAfterMs: 1_800_000,
+      leaderBalanceTolerance: 1,
+      replicaBalanceTolerance: 1,
+      maxConcurrentMoves: 4,
+    },
   });
+});
+
+test('pd: voters must be peers; a joining store does not list itself', () => {
+  const bad = rejects(`${MINIMAL}pd: { enabled: true, voters: [n1, n9] }\n`);
+  assert.deepEqual(bad.problems.map((p) => p.path), ['pd.voters.1']);
+  assert.match(bad.problems[0]!.message, /must be one of peers .*got 'n9'/);
+  const self = rejects(`${MINIMAL}pd: { join: [{ id: n1, address: "127.0.0.1:7201" }] }\n`);
+  assert.deepEqual(self.problems.map((p) => p.path), ['pd.join']);
+  const ok = parseStoreConfig(`${MINIMAL}pd: { join: [{ id: s1, address: "10.0.0.1:7201" }], splitMaxKeys: 5000 }\n`);
+  assert.deepEqual(ok.pd.join, [{ id: 's1', address: '10.0.0.1:7201' }]);
+  assert.equal(ok.pd.splitMaxKeys, 5000);
 });
 
 test('a section given in part keeps the defaults of the fields left out', () => {

@@ -8,6 +8,7 @@ import { type KvCommand, type KvResult, decodeResult, encodeCommand } from '../.
 import { type KvErrorHeader, type KvRequestHeader, KvTag, type RegionsReply } from '../../src/kv/protocol.js';
 import { KvStore } from '../../src/kv/store/kv-store.js';
 import type { EngineKind } from '../../src/kv/store/region-peer.js';
+import type { KvStoreOptions } from '../../src/kv/store/kv-store.js';
 import { decodeEnvelope, encodeEnvelope } from '../../src/raft/runtime/rpc-router.js';
 import { TransportError } from '../../src/transport/errors.js';
 import { TcpTransport } from '../../src/transport/tcp-transport.js';
@@ -22,13 +23,15 @@ export interface LocalCluster {
   readonly root: string;
   /** Starts (or restarts) one store. */
   start(id: string): Promise<KvStore>;
+  /** Starts a new store that joins through the placement driver (no static regions). */
+  join(id: string): Promise<KvStore>;
   stopOne(id: string): Promise<void>;
   close(): Promise<void>;
   /** The store leading a region (waits for one). */
   leaderOf(regionId: string, timeoutMs?: number): Promise<KvStore>;
 }
 
-export async function localCluster(n = 3, o: { engine?: EngineKind; splitKeys?: string[]; splitMinKeys?: number; snapshotEvery?: number; snapshotMargin?: number } = {}): Promise<LocalCluster> {
+export async function localCluster(n = 3, o: { engine?: EngineKind; splitKeys?: string[]; splitMinKeys?: number; snapshotEvery?: number; snapshotMargin?: number; pd?: KvStoreOptions['pd']; logger?: (id: string) => KvStoreOptions['logger'] } = {}): Promise<LocalCluster> {
   const root = mkdtempSync(join(tmpdir(), 'raftkv-kvstore-'));
   const ids = Array.from({ length: n }, (_, i) => `s${i + 1}`);
   const ports = new Map<string, number>();
@@ -52,6 +55,28 @@ export async function localCluster(n = 3, o: { engine?: EngineKind; splitKeys?: 
         regions,
         raft: { tickMs: 20, electionTimeoutMs: 200, heartbeatIntervalMs: 20, snapshotEveryEntries: o.snapshotEvery ?? 100_000, snapshotMarginEntries: o.snapshotMargin ?? 1000 },
         splitMinKeys: o.splitMinKeys ?? 2,
+        ...(o.pd ? { pd: o.pd } : {}),
+        ...(o.logger ? { logger: o.logger(id) } : {}),
+      });
+      stores.set(id, s);
+      return s;
+    },
+    async join(id) {
+      if (!o.pd) throw new Error('join needs a cluster with a placement driver');
+      if (!ports.has(id)) ports.set(id, await freePort());
+      c.addresses.set(id, `127.0.0.1:${ports.get(id)}`);
+      const transport = new TcpTransport({ nodeId: id, host: '127.0.0.1', port: ports.get(id)!, logger: quiet });
+      const s = await KvStore.start({
+        nodeId: id,
+        transport,
+        dataDir: join(root, id),
+        engine: o.engine ?? 'memory',
+        peers: [{ id, host: '127.0.0.1', port: ports.get(id)! }],
+        regions: [],
+        raft: { tickMs: 20, electionTimeoutMs: 200, heartbeatIntervalMs: 20, snapshotEveryEntries: o.snapshotEvery ?? 100_000, snapshotMarginEntries: o.snapshotMargin ?? 1000 },
+        splitMinKeys: o.splitMinKeys ?? 2,
+        ...(o.logger ? { logger: o.logger(id) } : {}),
+        pd: { ...o.pd, voters: [], endpoints: peers.map((p) => ({ id: p.id, address: `${p.host}:${p.port}` })) },
       });
       stores.set(id, s);
       return s;

@@ -153,6 +153,21 @@ export class KvService {
     return this.fromRaftReply(peer, raw, (rh) => ({ index: (rh as { index: number }).index }));
   }
 
+  /**
+   * A split decided by the placement driver (no client call id: a split that applied already
+   * is refused at apply time by its version check). TOO_SMALL_TO_SPLIT and the rest as KvError.
+   */
+  async proposeSplit(peer: RegionPeer, splitKey: Uint8Array | null): Promise<void> {
+    if (!peer.node.isLeader) throw peer.node.notLeaderError();
+    const cmd = this.stampSplit(peer, { op: KvOp.RangeSplit, splitKey, newRegionId: '', expectVersion: 0, voters: [], learners: [] });
+    const raw = await this.store.server.writeTo(peer.id, {}, encodeCommand(cmd));
+    const res = decodeEnvelope<unknown>(raw);
+    if (res.tag === 0) {
+      const r = decodeResult(res.body);
+      if (r.kind === 'error') throw new KvError(r.code, r.message);
+    }
+  }
+
   /** The leader decides the split: the key (or the middle), the new region's id and peers. */
   private stampSplit(peer: RegionPeer, c: RangeSplitCommand): RangeSplitCommand {
     const meta = peer.meta;
@@ -199,7 +214,8 @@ export class KvService {
     return encodeEnvelope(0, okHeader(header), body);
   }
 
-  private info(peer: RegionPeer): RegionInfo {
+  /** A region as this replica sees it, with peer addresses and its leader. */
+  info(peer: RegionPeer): RegionInfo {
     return toRegionInfo(peer.meta, (id) => (id === this.store.nodeId ? this.selfAddress() : this.store.transport.addressOf(id)), peer.node.leaderId);
   }
 

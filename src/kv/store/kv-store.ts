@@ -10,10 +10,17 @@ import { RpcRouter } from '../../raft/runtime/rpc-router.js';
 import { RaftServer, type RaftServerOptions } from '../../server/raft-server.js';
 import type { DiskStorage } from '../../storage/disk-storage.js';
 import type { Transport } from '../../transport/transport.js';
-import { DEFAULT_KV_LIMITS, type KvLimits, type NodeCallback } from '../kv-state-machine.js';
+import { DEFAULT_KV_LIMITS, type KvLimits, KvStateMachine, type NodeCallback } from '../kv-state-machine.js';
 import { KvTag } from '../protocol.js';
 import { type RegionMeta, describeRegion } from '../region.js';
 import { KvService } from './kv-service.js';
+import { PdServer } from '../../pd/pd-server.js';
+import type { PdLeaderOptions } from '../../pd/pd-leader.js';
+import { PD_GROUP, PdTag } from '../../pd/pd-protocol.js';
+import { decodeEnvelope, encodeEnvelope } from '../../raft/runtime/rpc-router.js';
+import { rmSync } from 'node:fs';
+import { KvErrorCode } from '../protocol.js';
+import { type PdEndpoint, PdWorker } from './pd-worker.js';
 import { type EngineKind, RegionPeer, type RegionPeerContext, type RegionRaftOptions } from './region-peer.js';
 
 export interface StaticRegion {
@@ -49,6 +56,18 @@ export interface KvStoreOptions {
   readonly random?: Rand;
   /** Structured logger (default: silent). Lines about a region carry `region`. */
   readonly logger?: Logger;
+  /**
+   * The placement driver. `voters`: the stores hosting the PD group (this store hosts a replica
+   * when it is one of them). `endpoints`: the PD stores this store reports to, by id and address
+   * (default: the voters, with their addresses from `peers`). Without `pd` the cluster is static: regions as
+   * configured, split and moved only by hand.
+   */
+  readonly pd?: PdLeaderOptions & {
+    readonly voters?: readonly string[];
+    readonly endpoints?: readonly PdEndpoint[];
+    /** Store heartbeat period (ms). Default 1000. */
+    readonly heartbeatMs?: number;
+  };
 }
 
 export const DEFAULT_REGION_RAFT: RegionRaftOptions = {
@@ -68,6 +87,7 @@ export type StoreEvent =
   | { readonly type: 'role'; readonly regionId: string; readonly role: string; readonly leader: string; readonly term: number; readonly atMs: number }
   | { readonly type: 'split'; readonly left: string; readonly right: string; readonly splitKey: string; readonly atMs: number }
   | { readonly type: 'region-opened'; readonly regionId: string; readonly atMs: number }
+  | { readonly type: 'region-destroyed'; readonly regionId: string; readonly atMs: number }
   | { readonly type: 'snapshot'; readonly regionId: string; readonly index: number; readonly bytes: number; readonly durationMs: number; readonly atMs: number }
   | { readonly type: 'snapshot-installed'; readonly regionId: string; readonly index: number; readonly atMs: number };
 
@@ -91,6 +111,10 @@ export class KvStore {
   private stopped = false;
   /** "host:port" this store listens on (once started). */
   listenAddress: string | undefined;
+  /** This store's replica of the placement driver, when it hosts one. */
+  pdServer: PdServer | undefined;
+  /** The heartbeat to the placement driver, when there is one. */
+  pdWorker: PdWorker | undefined;
 
   private constructor(
     private readonly o: KvStoreOptions,
@@ -116,6 +140,11 @@ export class KvStore {
     };
     this.service = new KvService(this, { leaseReads: o.leaseReads ?? false, splitMinKeys: o.splitMinKeys ?? 2 });
     RpcRouter.of(transport).register([KvTag.Command, KvTag.Regions, KvTag.Stats], (groupId, payload) => this.service.handle(groupId, payload));
+    RpcRouter.of(transport).register([PdTag.CreatePeer], (groupId) => this.createPeerHere(groupId));
+  }
+
+  get dataDir(): string {
+    return this.o.dataDir;
   }
 
   /** Opens every region this store had, creates the configured ones it lacks, then listens. */
@@ -125,20 +154,40 @@ export class KvStore {
     const store = new KvStore(o, t);
     const voters = o.peers.map((p) => p.id);
     const known = new Map(RegionPeer.discover(o.dataDir).map((m) => [m.id, m]));
-    const fresh = new Set<string>();
     const configured = o.regions ?? [{ id: '1', startKey: new Uint8Array(0), endKey: new Uint8Array(0) }];
     // Static regions exist from the first start; later starts find them (maybe split since).
+    // Each begins from an image holding its meta (like a split's new region), so a replica
+    // added later and caught up from the log starts from the same state as the first ones.
     if (known.size === 0) {
       for (const r of configured) {
         const meta: RegionMeta = { id: r.id, startKey: r.startKey, endKey: r.endKey, epoch: { confVer: 1, version: 1 }, voters, learners: [] };
-        RegionPeer.createStatic(o.dataDir, meta);
+        await RegionPeer.createFromImage(store.ctx, meta, KvStateMachine.initialImage(meta));
         known.set(r.id, meta);
-        fresh.add(r.id);
       }
     }
-    for (const meta of known.values()) await store.openRegion(meta, fresh.has(meta.id) ? voters : undefined);
+    for (const meta of known.values()) await store.openRegion(meta);
+    const pd = o.pd;
+    const pdVoters = pd?.voters ?? (pd ? voters : []);
+    if (pd && pdVoters.includes(o.nodeId)) {
+      store.pdServer = await PdServer.start({
+        ...pd,
+        nodeId: o.nodeId,
+        dataDir: o.dataDir,
+        transport: t,
+        voters: pdVoters,
+        ...(o.raft?.tickMs !== undefined ? { tickMs: o.raft.tickMs } : {}),
+        ...(o.raft?.electionTimeoutMs !== undefined ? { electionTimeoutMs: o.raft.electionTimeoutMs } : {}),
+        ...(o.raft?.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: o.raft.heartbeatIntervalMs } : {}),
+        ...(o.logger ? { logger: o.logger } : {}),
+      });
+    }
     const addr = await t.listen();
     store.listenAddress = `${addr.host}:${addr.port}`;
+    if (pd) {
+      const endpoints = pd.endpoints ?? o.peers.filter((p) => pdVoters.includes(p.id)).map((p) => ({ id: p.id, address: `${p.host}:${p.port}` }));
+      store.pdWorker = new PdWorker(store, { endpoints, ...(pd.heartbeatMs !== undefined ? { heartbeatMs: pd.heartbeatMs } : {}) });
+      store.pdWorker.start();
+    }
     store.logger.info({ address: store.listenAddress, regions: store.regions.size }, `serving ${[...store.regions.values()].map((r) => describeRegion(r.meta)).join(', ')}`);
     return store;
   }
@@ -222,6 +271,52 @@ export class KvStore {
     }
   }
 
+  /** A split decided by the placement driver (on the region's leader). */
+  async splitRegion(regionId: string, splitKey: Uint8Array | null): Promise<void> {
+    const peer = this.regions.get(regionId);
+    if (!peer) throw new Error(`store ${this.nodeId} hosts no region '${regionId}'`);
+    await this.service.proposeSplit(peer, splitKey);
+  }
+
+  /** Asks another store to open an empty replica of a region (before adding it as a learner). */
+  async createPeerOn(storeId: string, regionId: string): Promise<void> {
+    if (storeId === this.nodeId) {
+      await this.createPeerHere(regionId);
+      return;
+    }
+    const raw = await this.transport.request(storeId, regionId, encodeEnvelope(PdTag.CreatePeer, {}), { timeoutMs: 5000 });
+    const res = decodeEnvelope<{ code?: string; message?: string }>(raw);
+    if (res.tag !== 0) throw new Error(`store ${storeId} cannot host region ${regionId}: ${res.header.code}: ${res.header.message}`);
+  }
+
+  /** Opens an empty replica of a region here (idempotent): it waits for its leader's snapshot. */
+  private async createPeerHere(regionId: string): Promise<Uint8Array> {
+    if (this.stopped) return encodeEnvelope(1, { code: KvErrorCode.SHUTTING_DOWN, message: `store ${this.nodeId} is stopping` });
+    if (regionId === '' || regionId === PD_GROUP || regionId.includes('/')) return encodeEnvelope(1, { code: KvErrorCode.INVALID_PARAMETER, message: `bad region id '${regionId}'` });
+    if (!this.opening.has(regionId) && !this.creating.has(regionId)) {
+      const meta = RegionPeer.exists(this.o.dataDir, regionId) ? RegionPeer.discover(this.o.dataDir).find((m) => m.id === regionId)! : RegionPeer.createEmpty(this.o.dataDir, regionId);
+      await this.openRegion(meta);
+      this.logger.info({ region: regionId }, 'replica created for the placement driver: waiting for the leader to send a snapshot');
+    } else await this.opening.get(regionId);
+    return encodeEnvelope(0, {});
+  }
+
+  /**
+   * Destroys this store's replica of a region it is no longer a member of (the placement driver
+   * says so): stops its node, removes its directory.
+   */
+  async destroyRegion(regionId: string): Promise<void> {
+    const peer = this.regions.get(regionId);
+    if (!peer || this.stopped || peer.node.isLeader) return;
+    this.regions.delete(regionId);
+    this.opening.delete(regionId);
+    this.server.removeGroup(regionId);
+    await peer.stop();
+    rmSync(RegionPeer.dirOf(this.o.dataDir, regionId), { recursive: true, force: true });
+    this.logger.info({ region: regionId }, 'replica destroyed: this store is no longer a member of the region');
+    this.emit({ type: 'region-destroyed', regionId, atMs: Date.now() });
+  }
+
   /** Regions sorted by start key. */
   sortedRegions(): RegionPeer[] {
     return [...this.regions.values()].sort((a, b) => Buffer.compare(Buffer.from(a.meta.startKey), Buffer.from(b.meta.startKey)));
@@ -266,7 +361,9 @@ export class KvStore {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.pdWorker?.stop();
     await Promise.allSettled([...this.creating.values(), ...this.opening.values()]);
+    await this.pdServer?.stop();
     for (const r of this.regions.values()) {
       this.server.removeGroup(r.id);
       await r.stop();

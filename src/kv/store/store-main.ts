@@ -8,6 +8,8 @@
 //     --peers s1=127.0.0.1:7201,s2=127.0.0.1:7202,s3=127.0.0.1:7203 --data ./data/s1 \
 //     [--engine lmdb|memory] [--split-keys g,p] [--tick-ms 50] [--election-timeout-ms 500] ...
 //     [--metrics-listen 127.0.0.1:9301]   (metrics, health, status API and dashboard over HTTP)
+//     [--pd [--pd-voters s1,s2,s3] [--split-max-keys N] ...]   (the placement driver, scheduling on)
+//     [--join s1=127.0.0.1:7201,...]   (a new store joining through PD; it starts with no regions)
 //
 // Prints one line `READY {json}` on stdout once serving; errors in the configuration end the
 // process with exit code 2 and one line on stderr naming the problem.
@@ -54,6 +56,17 @@ const { values } = parseArgs({
     'unsafe-leader-local-reads': { type: 'boolean', default: false },
     /** An ES module whose exported functions become nodeExecute callbacks (same on every store). */
     callbacks: { type: 'string' },
+    /** Run the placement driver: its group on --pd-voters (default: every peer), scheduling on. */
+    pd: { type: 'boolean', default: false },
+    'pd-voters': { type: 'string' },
+    /** Join a running cluster through its PD ("s1=host:port,..." stores hosting PD): no static regions, PD moves replicas here. */
+    join: { type: 'string' },
+    'pd-heartbeat-ms': { type: 'string', default: '1000' },
+    'schedule-interval-ms': { type: 'string', default: '1000' },
+    'pd-warmup-ms': { type: 'string', default: '3000' },
+    'split-max-keys': { type: 'string', default: '100000' },
+    'store-down-after-ms': { type: 'string', default: '1800000' },
+    'operator-timeout-ms': { type: 'string', default: '60000' },
   },
 });
 
@@ -109,6 +122,26 @@ async function fromConfig(path: string): Promise<MainConfig> {
       server: c.server,
       limits: { maxKeyBytes: c.kv.maxKeyBytes, maxValueBytes: c.kv.maxValueBytes },
       splitMinKeys: c.kv.splitMinKeys,
+      ...(c.pd.enabled || c.pd.join
+        ? {
+            pd: {
+              voters: c.pd.join ? [] : (c.pd.voters ?? c.peers.map((p) => p.id)),
+              ...(c.pd.join ? { endpoints: c.pd.join.map((p) => ({ id: p.id, address: p.address })) } : {}),
+              heartbeatMs: c.pd.heartbeatMs,
+              scheduleIntervalMs: c.pd.scheduleIntervalMs,
+              warmupMs: c.pd.warmupMs,
+              operatorTimeoutMs: c.pd.operatorTimeoutMs,
+              scheduler: {
+                splitMaxKeys: c.pd.splitMaxKeys,
+                storeDownAfterMs: c.pd.storeDownAfterMs,
+                leaderBalanceTolerance: c.pd.leaderBalanceTolerance,
+                replicaBalanceTolerance: c.pd.replicaBalanceTolerance,
+                maxConcurrentMoves: c.pd.maxConcurrentMoves,
+              },
+            },
+          }
+        : {}),
+      ...(c.pd.join ? { regions: [] } : {}),
     },
   };
 }
@@ -123,6 +156,17 @@ function fromFlags(): MainConfig {
       const m = /^([^=]+)=(.+)$/.exec(p) ?? fail(`bad --peers item '${p}' (want id=host:port)`);
       return { id: m[1]!, ...hostPort(m[2]!, `address of peer ${m[1]}`) };
     });
+  const join = values.join
+    ? values.join
+        .split(',')
+        .filter(Boolean)
+        .map((p) => {
+          const m = /^([^=]+)=(.+)$/.exec(p) ?? fail(`bad --join item '${p}' (want id=host:port of a store hosting PD)`);
+          hostPort(m[2]!, `--join address of ${m[1]}`);
+          return { id: m[1]!, address: m[2]! };
+        })
+    : undefined;
+  const pdOn = values.pd || join !== undefined;
   const engine = values.engine === 'memory' || values.engine === 'lmdb' ? values.engine : fail(`--engine must be lmdb or memory, got '${values.engine}'`);
   const tickMs = int('tick-ms');
   return {
@@ -133,7 +177,20 @@ function fromFlags(): MainConfig {
       dataDir: resolve(values.data ?? fail('--data dir is required')),
       engine,
       peers,
-      regions: regionsFromSplitKeys((values['split-keys'] ?? '').split(',').filter(Boolean)),
+      regions: join ? [] : regionsFromSplitKeys((values['split-keys'] ?? '').split(',').filter(Boolean)),
+      ...(pdOn
+        ? {
+            pd: {
+              voters: values['pd-voters'] ? values['pd-voters'].split(',').filter(Boolean) : join ? [] : peers.map((p) => p.id),
+              ...(join ? { endpoints: join } : {}),
+              heartbeatMs: int('pd-heartbeat-ms'),
+              scheduleIntervalMs: int('schedule-interval-ms'),
+              warmupMs: int('pd-warmup-ms'),
+              operatorTimeoutMs: int('operator-timeout-ms'),
+              scheduler: { splitMaxKeys: int('split-max-keys'), storeDownAfterMs: int('store-down-after-ms') },
+            },
+          }
+        : {}),
       raft: {
         tickMs,
         electionTimeoutMs: int('election-timeout-ms'),

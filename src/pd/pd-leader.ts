@@ -1,0 +1,328 @@
+// The placement driver's leader at work: it takes store heartbeats, keeps the stats they carry
+// (in memory: a new PD leader rebuilds them from the next heartbeats), records layout changes in
+// the replicated map, runs the schedulers on a timer and hands each operator's current step to
+// the region's leader in the reply to that store's next heartbeat. Every decision is logged with
+// its reason.
+
+import { type Logger, silentLogger } from '../log/logger.js';
+import { fromWireKey, toWireKey } from '../kv/protocol.js';
+import { type RegionMeta, toRegionInfo } from '../kv/region.js';
+import type { RaftNode } from '../raft/runtime/raft-node.js';
+import { type ClusterView, DEFAULT_SCHEDULER_CONFIG, type Operator, type OperatorStep, type RegionView, type SchedulerConfig, type StoreView } from './cluster-view.js';
+import type { ClusterReply, HeartbeatReply, HostedRegion, Instruction, PdAdmin, StoreHeartbeat } from './pd-protocol.js';
+import { type PdCommand, type PdStateMachine, encodePdCommand, newerEpoch, regionCommand } from './pd-state-machine.js';
+import { advanceOperator, currentStep, isStoreDown, runSchedulers } from './schedulers.js';
+
+export interface PdLeaderOptions {
+  /** Scheduler thresholds (switches live in the replicated map). */
+  readonly scheduler?: Partial<Omit<SchedulerConfig, 'enabled'>>;
+  /** How often the schedulers run (ms). Default 1000. */
+  readonly scheduleIntervalMs?: number;
+  /** After becoming leader, wait this long for every store's heartbeat before scheduling (ms). Default 3000. */
+  readonly warmupMs?: number;
+  /** An operator not finished in this time is dropped (ms). Default 60_000. */
+  readonly operatorTimeoutMs?: number;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+}
+
+interface StoreStats {
+  lastHeartbeatMs: number;
+  regionCount: number;
+  leaderCount: number;
+  capacityBytes: number;
+  availableBytes: number;
+}
+
+interface RegionStats {
+  leader: string;
+  keys: number;
+  bytes: number;
+  caughtUpLearners: readonly string[];
+  downPeers: readonly string[];
+  lastHeartbeatMs: number;
+}
+
+export class PdError extends Error {
+  constructor(
+    readonly code: 'INVALID_PARAMETER' | 'SERVER_BUSY' | 'NO_REGION_FOUND',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PdError';
+  }
+}
+
+export class PdLeader {
+  private readonly storeStats = new Map<string, StoreStats>();
+  private readonly regionStats = new Map<string, RegionStats>();
+  /** invariant: at most one operator per region */
+  readonly operators = new Map<string, Operator>();
+  private timer: NodeJS.Timeout | undefined;
+  /** When this node last became PD leader (ms); 0 when it is not the leader. */
+  private leaderSinceMs = 0;
+  private readonly cfg: Omit<SchedulerConfig, 'enabled'>;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly node: RaftNode<Uint8Array>,
+    private readonly sm: PdStateMachine,
+    private readonly o: PdLeaderOptions = {},
+  ) {
+    this.cfg = { ...DEFAULT_SCHEDULER_CONFIG, ...(o.scheduler ?? {}) };
+    this.log = o.logger ?? silentLogger;
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Called when this node becomes PD leader. */
+  start(): void {
+    this.leaderSinceMs = this.now();
+    this.storeStats.clear();
+    this.regionStats.clear();
+    this.operators.clear();
+    this.timer ??= setInterval(() => this.scheduleRound(), this.o.scheduleIntervalMs ?? 1000);
+    this.timer.unref();
+    this.log.info('placement driver: this node leads; scheduling after the warm-up');
+  }
+
+  /** Called when this node stops leading PD. */
+  stop(): void {
+    this.leaderSinceMs = 0;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.operators.clear();
+  }
+
+  private async propose(c: PdCommand): Promise<{ ok: boolean; changed?: boolean; error?: string }> {
+    const r = await this.node.apply({ data: encodePdCommand(c) });
+    return JSON.parse(new TextDecoder().decode(r.result)) as { ok: boolean; changed?: boolean; error?: string };
+  }
+
+  async heartbeat(hb: StoreHeartbeat): Promise<HeartbeatReply> {
+    const now = this.now();
+    const known = this.sm.stores.get(hb.storeId);
+    if (!known || known.address !== hb.address) {
+      await this.propose({ type: 'putStore', id: hb.storeId, address: hb.address });
+      this.log.info({ store: hb.storeId, address: hb.address }, known ? 'store moved to a new address' : 'store registered');
+    }
+    this.storeStats.set(hb.storeId, {
+      lastHeartbeatMs: now,
+      regionCount: hb.regions.length,
+      leaderCount: hb.regions.filter((r) => r.leading).length,
+      capacityBytes: hb.capacityBytes,
+      availableBytes: hb.availableBytes,
+    });
+    const changes: Promise<unknown>[] = [];
+    const instructions: Instruction[] = [];
+    for (const h of hb.regions) {
+      if (!h.leading) continue;
+      const meta = metaOf(h);
+      const cur = this.sm.regions.get(meta.id);
+      if (!cur || newerEpoch(meta, cur)) changes.push(this.propose(regionCommand(meta)));
+      this.regionStats.set(meta.id, {
+        leader: hb.storeId,
+        keys: h.keys ?? 0,
+        bytes: h.bytes ?? 0,
+        caughtUpLearners: h.caughtUpLearners ?? [],
+        downPeers: h.downPeers ?? [],
+        lastHeartbeatMs: now,
+      });
+      const op = this.operators.get(meta.id);
+      if (!op) continue;
+      const state = advanceOperator(op, this.regionView(meta, this.regionStats.get(meta.id)!));
+      if (state !== 'running') {
+        this.operators.delete(meta.id);
+        this.log.info({ region: meta.id, kind: op.kind, outcome: state }, `operator ${state}: ${op.reason}`);
+        continue;
+      }
+      const step = currentStep(op);
+      // A learner is promoted only once it has caught up (no window with a lagging voter).
+      if (step?.kind === 'promote' && !(h.caughtUpLearners ?? []).includes(step.store)) continue;
+      if (step) instructions.push({ regionId: meta.id, step: wireStep(step) });
+    }
+    await Promise.all(changes);
+    return { stores: [...this.sm.stores.values()], instructions, tombstones: this.tombstonesFor(hb) };
+  }
+
+  /**
+   * Replicas a store still hosts of regions it is no longer a member of, per PD's map. Never a
+   * replica still empty (it may be a learner being added that PD has not seen yet), never one
+   * whose membership is newer than PD's, never one the store leads.
+   */
+  private tombstonesFor(hb: StoreHeartbeat): string[] {
+    const out: string[] = [];
+    for (const h of hb.regions) {
+      if (h.leading || h.region.epoch.version === 0) continue;
+      const pd = this.sm.regions.get(h.region.id);
+      if (!pd) continue;
+      const member = pd.voters.includes(hb.storeId) || pd.learners.includes(hb.storeId);
+      if (member || h.region.epoch.confVer > pd.epoch.confVer || h.region.epoch.version > pd.epoch.version) continue;
+      out.push(h.region.id);
+      this.log.info({ region: h.region.id, store: hb.storeId }, 'replica is no longer a member of its region: the store destroys it');
+    }
+    return out;
+  }
+
+  private regionView(meta: RegionMeta, s: RegionStats): RegionView {
+    return { meta, leader: s.leader, keys: s.keys, bytes: s.bytes, caughtUpLearners: s.caughtUpLearners, downPeers: s.downPeers, lastHeartbeatMs: s.lastHeartbeatMs };
+  }
+
+  view(): ClusterView {
+    const stores = new Map<string, StoreView>();
+    for (const s of this.sm.stores.values()) {
+      if (s.state === 'tombstone') continue;
+      const st = this.storeStats.get(s.id);
+      stores.set(s.id, {
+        id: s.id,
+        address: s.address,
+        state: s.state,
+        lastHeartbeatMs: st?.lastHeartbeatMs ?? 0,
+        regionCount: st?.regionCount ?? 0,
+        leaderCount: st?.leaderCount ?? 0,
+        capacityBytes: st?.capacityBytes ?? 0,
+        availableBytes: st?.availableBytes ?? 0,
+      });
+    }
+    const regions = new Map<string, RegionView>();
+    for (const m of this.sm.regions.values()) {
+      const st = this.regionStats.get(m.id);
+      regions.set(m.id, st ? this.regionView(m, st) : { meta: m, leader: '', keys: 0, bytes: 0, caughtUpLearners: [], downPeers: [], lastHeartbeatMs: 0 });
+    }
+    return { nowMs: this.now(), stores, regions, operators: this.operators };
+  }
+
+  private config(): SchedulerConfig {
+    return { ...this.cfg, enabled: { ...this.sm.schedulers } };
+  }
+
+  private scheduleRound(): void {
+    if (!this.node.isLeader || this.leaderSinceMs === 0) return;
+    const now = this.now();
+    if (now - this.leaderSinceMs < (this.o.warmupMs ?? 3000)) return;
+    const timeout = this.o.operatorTimeoutMs ?? 60_000;
+    for (const [id, op] of this.operators) {
+      if (now - op.createdMs > timeout) {
+        this.operators.delete(id);
+        this.log.warn({ region: id, kind: op.kind, step: op.stepIndex }, `operator timed out: ${op.reason}`);
+      }
+    }
+    for (const op of runSchedulers(this.view(), this.config())) this.addOperator(op);
+  }
+
+  private addOperator(op: Operator): void {
+    this.operators.set(op.regionId, op);
+    this.log.info({ region: op.regionId, kind: op.kind, steps: op.steps.map(describeStep) }, `operator: ${op.reason}`);
+  }
+
+  async admin(a: PdAdmin): Promise<Record<string, unknown>> {
+    const now = this.now();
+    const regionOp = (regionId: string, steps: OperatorStep[], reason: string): Record<string, unknown> => {
+      const r = this.sm.regions.get(regionId);
+      if (!r) throw new PdError('NO_REGION_FOUND', `PD knows no region '${regionId}'`);
+      if (this.operators.has(regionId)) throw new PdError('SERVER_BUSY', `region ${regionId} has an operator in progress; retry later`);
+      this.addOperator({ regionId, kind: 'admin', reason, steps, stepIndex: 0, regionVersion: r.epoch.version, createdMs: now });
+      return { ok: true, regionId, steps: steps.map(describeStep) };
+    };
+    const store = (id: string): void => {
+      const s = this.sm.stores.get(id);
+      if (!s || s.state === 'tombstone') throw new PdError('INVALID_PARAMETER', `no store '${id}' in the cluster`);
+    };
+    switch (a.action) {
+      case 'split':
+        return regionOp(a.regionId, [{ kind: 'split', splitKey: a.splitKey ? fromWireKey(a.splitKey) : null }], `admin: split region ${a.regionId}`);
+      case 'transferLeader':
+        store(a.to);
+        return regionOp(a.regionId, [{ kind: 'transferLeader', to: a.to }], `admin: move the leader of region ${a.regionId} to ${a.to}`);
+      case 'addPeer':
+        store(a.store);
+        return regionOp(a.regionId, [{ kind: 'addLearner', store: a.store }, { kind: 'promote', store: a.store }], `admin: add a replica of region ${a.regionId} on ${a.store}`);
+      case 'removePeer': {
+        store(a.store);
+        const leader = this.regionStats.get(a.regionId)?.leader;
+        const r = this.sm.regions.get(a.regionId);
+        const other = r?.voters.find((v) => v !== a.store);
+        const steps: OperatorStep[] = leader === a.store && other ? [{ kind: 'transferLeader', to: other }] : [];
+        steps.push({ kind: 'removePeer', store: a.store });
+        return regionOp(a.regionId, steps, `admin: remove the replica of region ${a.regionId} on ${a.store}`);
+      }
+      case 'decommission': {
+        store(a.store);
+        const r = await this.propose({ type: 'setStoreState', id: a.store, state: 'offline' });
+        if (!r.ok) throw new PdError('INVALID_PARAMETER', r.error ?? 'refused');
+        this.log.info({ store: a.store }, 'store decommissioning: its replicas move away');
+        return { ok: true, store: a.store, state: 'offline' };
+      }
+      case 'scheduler':
+        if (!['split', 'leaderBalance', 'replicaBalance', 'replaceDown'].includes(a.name)) throw new PdError('INVALID_PARAMETER', `no scheduler '${String(a.name)}'`);
+        await this.propose({ type: 'setScheduler', name: a.name, enabled: a.enabled === true });
+        this.log.info({ scheduler: a.name, enabled: a.enabled === true }, 'scheduler switched');
+        return { ok: true, name: a.name, enabled: a.enabled === true };
+      default:
+        throw new PdError('INVALID_PARAMETER', `unknown admin action ${JSON.stringify(a)}`);
+    }
+  }
+
+  cluster(): ClusterReply {
+    const v = this.view();
+    const now = v.nowMs;
+    const cfg = this.config();
+    const hosting = new Map<string, number>();
+    for (const r of v.regions.values()) for (const p of [...r.meta.voters, ...r.meta.learners]) hosting.set(p, (hosting.get(p) ?? 0) + 1);
+    const addressOf = (id: string): string | undefined => this.sm.stores.get(id)?.address;
+    return {
+      leader: this.node.id,
+      stores: [...this.sm.stores.values()].map((s) => {
+        const sv = v.stores.get(s.id);
+        return {
+          ...s,
+          lastHeartbeatAgoMs: sv && sv.lastHeartbeatMs > 0 ? now - sv.lastHeartbeatMs : null,
+          down: sv ? isStoreDown(sv, now, cfg) : false,
+          regionCount: sv?.regionCount ?? 0,
+          leaderCount: sv?.leaderCount ?? 0,
+          capacityBytes: sv?.capacityBytes ?? 0,
+          availableBytes: sv?.availableBytes ?? 0,
+          drained: s.state !== 'up' && (hosting.get(s.id) ?? 0) === 0 && (sv?.regionCount ?? 0) === 0,
+        };
+      }),
+      regions: [...v.regions.values()].map((r) => ({
+        region: toRegionInfo(r.meta, addressOf, r.leader),
+        keys: r.keys,
+        bytes: r.bytes,
+        lastHeartbeatAgoMs: r.lastHeartbeatMs > 0 ? now - r.lastHeartbeatMs : null,
+      })),
+      operators: [...this.operators.values()].map((op) => ({
+        regionId: op.regionId,
+        kind: op.kind,
+        reason: op.reason,
+        step: currentStep(op) ? describeStep(currentStep(op)!) : 'finishing',
+        ageMs: now - op.createdMs,
+      })),
+      schedulers: { ...cfg.enabled },
+    };
+  }
+}
+
+function metaOf(h: HostedRegion): RegionMeta {
+  const r = h.region;
+  return { id: r.id, startKey: fromWireKey(r.startKey), endKey: fromWireKey(r.endKey), epoch: r.epoch, voters: r.voters.map((p) => p.id), learners: r.learners.map((p) => p.id) };
+}
+
+function wireStep(s: OperatorStep): Instruction['step'] {
+  return s.kind === 'split' ? { kind: 'split', splitKey: s.splitKey ? toWireKey(s.splitKey) : null } : s;
+}
+
+export function describeStep(s: OperatorStep): string {
+  switch (s.kind) {
+    case 'split':
+      return s.splitKey ? `split at ${JSON.stringify(Buffer.from(s.splitKey).toString('utf8'))}` : 'split at the middle';
+    case 'transferLeader':
+      return `transfer leader to ${s.to}`;
+    case 'addLearner':
+      return `add learner on ${s.store}`;
+    case 'promote':
+      return `promote ${s.store}`;
+    case 'removePeer':
+      return `remove peer on ${s.store}`;
+  }
+}

@@ -1,0 +1,129 @@
+// The placement driver at work on real stores (in this process, real TCP on 127.0.0.1, real
+// disks): regions split on their own under load, a new store receives replicas and leaders, a
+// decommissioned store is emptied, and the client sees no error and loses nothing throughout.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createClient } from '../../src/kv/client/index.js';
+import type { ClusterReply } from '../../src/pd/pd-protocol.js';
+import type { LocalCluster } from './helpers.js';
+import { localCluster } from './helpers.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const PD = { heartbeatMs: 200, scheduleIntervalMs: 200, warmupMs: 600, operatorTimeoutMs: 20_000 };
+
+function pdView(c: LocalCluster): ClusterReply {
+  for (const s of c.stores.values()) if (s.pdServer?.node.isLeader) return s.pdServer.leader.cluster();
+  throw new Error('no PD leader');
+}
+
+/** Waits until `pred` holds (a throwing predicate, e.g. no PD leader at the moment, is "not yet"). */
+async function until(what: string, pred: () => boolean, timeoutMs: number, state?: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const holds = (): boolean => {
+    try {
+      return pred();
+    } catch {
+      return false;
+    }
+  };
+  while (!holds()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}${state ? `; PD sees ${state()}` : ''}`);
+    await sleep(100);
+  }
+}
+
+/** Writers that keep putting keys until stopped; every error is kept. */
+function writers(kv: ReturnType<typeof createClient>, n: number): { stop(): Promise<void>; acked: Map<string, string>; errors: string[] } {
+  const acked = new Map<string, string>();
+  const errors: string[] = [];
+  let stopped = false;
+  const loops = Array.from({ length: n }, async (_, w) => {
+    for (let i = 0; !stopped; i++) {
+      const k = `k${String((i * 7919 + w * 104729) % 100_000).padStart(5, '0')}-${w}`;
+      const v = `v${i}`;
+      try {
+        await kv.put(k, v);
+        acked.set(k, v);
+      } catch (e) {
+        errors.push(`${k}: ${(e as Error).message}`);
+        await sleep(50);
+      }
+    }
+  });
+  return {
+    acked,
+    errors,
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+async function checkAll(kv: ReturnType<typeof createClient>, acked: Map<string, string>): Promise<void> {
+  for (const [k, v] of acked) assert.equal((await kv.get(k))?.toString(), v, `key ${k}`);
+}
+
+test('regions split on their own under load; the client sees no error and loses nothing', { timeout: 90_000 }, async () => {
+  const c = await localCluster(3, { engine: 'memory', pd: { ...PD, scheduler: { splitMaxKeys: 150 } } });
+  const kv = createClient({ endpoints: [...c.addresses.values()], timeoutMs: 20_000 });
+  const w = writers(kv, 8);
+  try {
+    await until('regions split at least three times', () => pdView(c).regions.length >= 4, 40_000);
+    // Keep writing through the splits PD is still making.
+    const at = w.acked.size;
+    await until('more writes after the splits', () => w.acked.size > at + 200, 20_000);
+    await w.stop();
+    assert.deepEqual(w.errors, []);
+    assert.ok(w.acked.size > 3 * 150, `more keys than three regions can hold unsplit (${w.acked.size})`);
+    await checkAll(kv, w.acked);
+    const routes = await kv.regions();
+    assert.ok(routes.length >= 4, `the client routes over ${routes.length} regions`);
+    // Scans across every region boundary see every key once, in order.
+    const all = await kv.scan('', '', { limit: 1_000_000 });
+    assert.equal(all.length, w.acked.size);
+  } finally {
+    await w.stop();
+    await kv.close();
+    await c.close();
+  }
+});
+
+test('a 4th store receives replicas and leaders; a decommissioned store is emptied; writes never fail', { timeout: 120_000 }, async () => {
+  const c = await localCluster(3, { engine: 'memory', splitKeys: ['c', 'f', 'i', 'l', 'o', 'r'], pd: { ...PD, scheduler: { splitMaxKeys: 0 } } });
+  const kv = createClient({ endpoints: [...c.addresses.values()], timeoutMs: 20_000 });
+  let w: ReturnType<typeof writers> | undefined;
+  const seen = (): string => {
+    const v = pdView(c);
+    const replicas = [...c.stores.values()].map((st) => `${st.nodeId}: ${[...st.regions.values()].map((r) => `${r.id}@${r.meta.epoch.version}.${r.meta.epoch.confVer}${r.node.isLeader ? '*' : ''}`).join(' ')}`);
+    return JSON.stringify({ stores: v.stores.map((s) => [s.id, s.state, s.regionCount, s.leaderCount, s.drained]), regions: v.regions.map((r) => [r.region.id, r.region.leader, r.region.voters.map((p) => p.id).join(''), r.region.learners.map((p) => p.id).join('')]), operators: v.operators, replicas });
+  };
+  try {
+    await until('PD sees 7 regions with leaders', () => pdView(c).regions.filter((r) => r.region.leader).length === 7, 20_000);
+    w = writers(kv, 6);
+    await c.join('s4');
+    await until('s4 hosts replicas and leads regions', () => {
+      const s4 = pdView(c).stores.find((s) => s.id === 's4');
+      return !!s4 && s4.regionCount >= 4 && s4.leaderCount >= 1;
+    }, 60_000, seen);
+    // No region lost a replica on the way: every region has 3 voters.
+    await until('every region back to 3 voters, no learner left', () => pdView(c).regions.every((r) => r.region.voters.length === 3 && r.region.learners.length === 0 && pdView(c).operators.length === 0), 30_000, seen);
+
+    // Decommission s2: its replicas move away, then PD reports it drained.
+    const leaderStore = [...c.stores.values()].find((s) => s.pdServer?.node.isLeader)!;
+    await leaderStore.pdServer!.leader.admin({ action: 'decommission', store: 's2' });
+    await until('s2 drained', () => pdView(c).stores.find((s) => s.id === 's2')?.drained === true, 60_000, seen);
+    assert.ok(pdView(c).regions.every((r) => !r.region.voters.some((v) => v.id === 's2') && r.region.voters.length === 3));
+    await until('s2 destroyed its replicas', () => c.stores.get('s2')!.regions.size === 0, 20_000, seen);
+
+    await w.stop();
+    assert.deepEqual(w.errors, []);
+    assert.ok(w.acked.size > 200, `enough writes (${w.acked.size})`);
+    await checkAll(kv, w.acked);
+  } finally {
+    await w?.stop();
+    await kv.close();
+    await c.close();
+  }
+});
