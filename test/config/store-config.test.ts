@@ -104,7 +104,7 @@ test('every optional field gets its documented default', () => {
 
 test('pd: voters must be peers; a joining store does not list itself', () => {
   const bad = rejects(`${MINIMAL}pd: { enabled: true, voters: [n1, n9] }\n`);
-  assert.deepEqual(bad.problems.map((p) => p.path), ['pd.voters.1']);
+  assert.deepEqual(bad.problems.map((p) => p.path), ['pd.voters[1]']);
   assert.match(bad.problems[0]!.message, /must be one of peers .*got 'n9'/);
   const self = rejects(`${MINIMAL}pd: { join: [{ id: n1, address: "127.0.0.1:7201" }] }\n`);
   assert.deepEqual(self.problems.map((p) => p.path), ['pd.join']);

@@ -9,6 +9,7 @@ import { pdRequest } from '../../src/cli/pd.js';
 import { createClient } from '../../src/kv/client/index.js';
 import { type ClusterReply, PdTag } from '../../src/pd/pd-protocol.js';
 import { KV_STORE_MAIN, ProcCluster } from '../process/proc-cluster.js';
+import { raftkv } from '../cli/helpers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -54,6 +55,8 @@ test('auto split, a store joins, the PD leader is killed mid-scheduling: schedul
   });
   try {
     await until('regions split on their own', (c) => c.regions.length >= 3, 60_000);
+    // Splitting stops here (the writers keep adding keys), so the moves below can settle.
+    await pdRequest({ endpoints: endpoints().join(','), timeoutMs: 10_000, cluster: 'raftkv', json: false }, PdTag.Admin, { action: 'scheduler', name: 'split', enabled: false });
 
     await cluster.addNode('s4');
     const joinArg = ['s1', 's2', 's3'].map((id) => `${id}=127.0.0.1:${cluster.nodes.get(id)!.port}`).join(',');
@@ -70,6 +73,19 @@ test('auto split, a store joins, the PD leader is killed mid-scheduling: schedul
       60_000,
     );
     assert.ok(done.regions.some((r) => r.region.voters.some((v) => v.id === 's4')));
+    // The same view through the CLI, and its admin actions.
+    const eps = endpoints().join(',');
+    const view = await raftkv(['admin', 'pd', '--endpoints', eps]);
+    assert.equal(view.code, 0, view.stderr);
+    assert.match(view.stdout, /placement driver leader: s\d; schedulers: split off, leaderBalance on/);
+    assert.match(view.stdout, /^s4 +127\.0\.0\.1:\d+ +up /m);
+    const off = await raftkv(['admin', 'scheduler', 'leaderBalance', 'off', '--endpoints', eps, '--json']);
+    assert.equal(off.code, 0, off.stderr);
+    assert.equal((JSON.parse(off.stdout) as { enabled: boolean }).enabled, false);
+    const json = JSON.parse((await raftkv(['admin', 'pd', '--endpoints', eps, '--json'])).stdout) as ClusterReply;
+    assert.equal(json.schedulers['leaderBalance'], false);
+    const bad = await raftkv(['admin', 'scheduler', 'bogus', 'on', '--endpoints', eps]);
+    assert.equal(bad.code, 2);
     stop = true;
     await Promise.all(loops);
     assert.deepEqual(errors, []);
