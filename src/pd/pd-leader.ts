@@ -59,6 +59,8 @@ export class PdLeader {
   /** invariant: at most one operator per region */
   readonly operators = new Map<string, Operator>();
   private timer: NodeJS.Timeout | undefined;
+  /** "store/region" -> when PD first found that replica outside its region (ms). */
+  private readonly notMemberSince = new Map<string, number>();
   /** When this node last became PD leader (ms); 0 when it is not the leader. */
   private leaderSinceMs = 0;
   private readonly cfg: Omit<SchedulerConfig, 'enabled'>;
@@ -81,6 +83,7 @@ export class PdLeader {
     this.storeStats.clear();
     this.regionStats.clear();
     this.operators.clear();
+    this.notMemberSince.clear();
     this.timer ??= setInterval(() => this.scheduleRound(), this.o.scheduleIntervalMs ?? 1000);
     this.timer.unref();
     this.log.info('placement driver: this node leads; scheduling after the warm-up');
@@ -139,7 +142,10 @@ export class PdLeader {
       const step = currentStep(op);
       // A learner is promoted only once it has caught up (no window with a lagging voter).
       if (step?.kind === 'promote' && !(h.caughtUpLearners ?? []).includes(step.store)) continue;
-      if (step) instructions.push({ regionId: meta.id, step: wireStep(step) });
+      // A scheduler's removal never leaves fewer voters than wanted, even if the plan it was part
+      // of is stale (the region leader checks against its own membership); an admin's may.
+      if (step?.kind === 'removePeer' && op.kind !== 'admin') instructions.push({ regionId: meta.id, step: { ...step, keepVoters: this.cfg.replicas } });
+      else if (step) instructions.push({ regionId: meta.id, step: wireStep(step) });
     }
     await Promise.all(changes);
     return { stores: [...this.sm.stores.values()], instructions, tombstones: this.tombstonesFor(hb) };
@@ -147,17 +153,36 @@ export class PdLeader {
 
   /**
    * Replicas a store still hosts of regions it is no longer a member of, per PD's map. Never a
-   * replica still empty (it may be a learner being added that PD has not seen yet), never one
-   * whose membership is newer than PD's, never one the store leads.
+   * replica still empty, never one whose membership is newer than PD's, never one the store
+   * leads, and only once the region's leader has reported again since PD first found the replica
+   * outside the region and a grace period passed: a replica being added right now (its leader
+   * just logged the change, PD has not heard of it yet) looks exactly like a removed one.
    */
   private tombstonesFor(hb: StoreHeartbeat): string[] {
     const out: string[] = [];
+    const now = this.now();
+    const graceMs = 3 * Math.max(1000, this.o.scheduleIntervalMs ?? 1000);
     for (const h of hb.regions) {
-      if (h.leading || h.region.epoch.version === 0) continue;
+      const key = `${hb.storeId}/${h.region.id}`;
+      if (h.leading || h.region.epoch.version === 0) {
+        this.notMemberSince.delete(key);
+        continue;
+      }
       const pd = this.sm.regions.get(h.region.id);
       if (!pd) continue;
       const member = pd.voters.includes(hb.storeId) || pd.learners.includes(hb.storeId);
-      if (member || h.region.epoch.confVer > pd.epoch.confVer || h.region.epoch.version > pd.epoch.version) continue;
+      if (member || h.region.epoch.confVer > pd.epoch.confVer || h.region.epoch.version > pd.epoch.version) {
+        this.notMemberSince.delete(key);
+        continue;
+      }
+      const since = this.notMemberSince.get(key);
+      if (since === undefined) {
+        this.notMemberSince.set(key, now);
+        continue;
+      }
+      const leaderHeardAt = this.regionStats.get(h.region.id)?.lastHeartbeatMs ?? 0;
+      if (now - since < graceMs || leaderHeardAt <= since) continue;
+      this.notMemberSince.delete(key);
       out.push(h.region.id);
       this.log.info({ region: h.region.id, store: hb.storeId }, 'replica is no longer a member of its region: the store destroys it');
     }

@@ -54,7 +54,7 @@ export interface Instruction {
     | { readonly kind: 'transferLeader'; readonly to: string }
     | { readonly kind: 'addLearner'; readonly store: string }
     | { readonly kind: 'promote'; readonly store: string }
-    | { readonly kind: 'removePeer'; readonly store: string };
+    | { readonly kind: 'removePeer'; readonly store: string; readonly keepVoters?: number };
 }
 
 export interface StoreEntry {

@@ -307,7 +307,9 @@ function replaceDown(round: Round): void {
  */
 function trimExtra(round: Round, r: RegionView): void {
   const meta = r.meta;
-  const most = (ids: readonly string[]): string | undefined => [...ids].sort((a, b) => regionsOf(round, b) - regionsOf(round, a) || byId(a, b))[0];
+  // The fullest store's replica goes; a follower before the leader (no handover needed).
+  const most = (ids: readonly string[]): string | undefined =>
+    [...ids].sort((a, b) => Number(a === r.leader) - Number(b === r.leader) || regionsOf(round, b) - regionsOf(round, a) || byId(a, b))[0];
   const learner = most(meta.learners);
   if (learner !== undefined) {
     emit(round, r, 'balance-replica', [{ kind: 'removePeer', store: learner }], `region ${meta.id} has a learner on ${learner} that no operator is promoting: remove it`);

@@ -172,6 +172,9 @@ export class PdWorker {
           return;
         case 'removePeer':
           if (!conf.voters.includes(s.store) && !conf.learners.includes(s.store)) return;
+          if (s.keepVoters !== undefined && conf.voters.includes(s.store) && conf.voters.length - 1 < s.keepVoters) {
+            throw new Error(`refused: removing ${s.store} would leave ${conf.voters.length - 1} voter(s), fewer than ${s.keepVoters} (PD's plan is stale)`);
+          }
           await node.removeNode(s.store);
           return;
       }
