@@ -70,6 +70,11 @@ export class RaftServer {
     this.groups.set(node.groupId, { node, sm, permits: new Permits(this.o.maxPendingRequests, this.o.maxPendingBytes), pending: new Map() });
   }
 
+  /** Does this server serve that group now? */
+  hosts(groupId: string): boolean {
+    return this.groups.has(groupId);
+  }
+
   removeGroup(groupId: string): void {
     this.groups.delete(groupId);
   }

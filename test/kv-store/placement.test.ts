@@ -127,3 +127,37 @@ test('a 4th store receives replicas and leaders; a decommissioned store is empti
     await c.close();
   }
 });
+
+test('a store down longer than storeDownAfterMs has its replicas rebuilt on another store; writes go on', { timeout: 120_000 }, async () => {
+  const c = await localCluster(3, { engine: 'memory', splitKeys: ['h', 'p'], pd: { ...PD, scheduler: { splitMaxKeys: 0, storeDownAfterMs: 2000 } } });
+  const kv = createClient({ endpoints: [...c.addresses.values()], timeoutMs: 20_000 });
+  let w: ReturnType<typeof writers> | undefined;
+  try {
+    await until('PD sees 3 regions with leaders', () => pdView(c).regions.filter((r) => r.region.leader).length === 3, 20_000);
+    await c.join('s4');
+    // Hold the balancers so the only moves are the replacements.
+    const pdStore = (): NonNullable<ReturnType<typeof c.stores.get>> => [...c.stores.values()].find((s) => s.pdServer?.node.isLeader)!;
+    await pdStore().pdServer!.leader.admin({ action: 'scheduler', name: 'replicaBalance', enabled: false });
+    await pdStore().pdServer!.leader.admin({ action: 'scheduler', name: 'leaderBalance', enabled: false });
+    w = writers(kv, 4);
+    // s3 goes away (not a PD leader, so PD keeps its quorum and its view).
+    const victim = ['s3', 's2'].find((id) => !c.stores.get(id)!.pdServer?.node.isLeader)!;
+    await c.stopOne(victim);
+    await until(
+      `every region has 3 voters, none on ${victim}, and s4 among them`,
+      () => {
+        const v = pdView(c);
+        return v.stores.find((s) => s.id === victim)?.down === true && v.operators.length === 0 && v.regions.length === 3 && v.regions.every((r) => r.region.voters.length === 3 && !r.region.voters.some((p) => p.id === victim) && r.region.voters.some((p) => p.id === 's4'));
+      },
+      60_000,
+    );
+    await w.stop();
+    assert.deepEqual(w.errors, []);
+    assert.ok(w.acked.size > 100, `writes went on (${w.acked.size})`);
+    await checkAll(kv, w.acked);
+  } finally {
+    await w?.stop();
+    await kv.close();
+    await c.close();
+  }
+});

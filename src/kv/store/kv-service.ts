@@ -252,6 +252,11 @@ export class KvService {
     if (err instanceof KvError) return { code: err.code, message: err.message, ...err.extra };
     if (err instanceof KvParameterError) return { code: KvErrorCode.INVALID_PARAMETER, message: err.message };
     if (err instanceof RaftNodeError) {
+      // The region went away while the request was on its way in (destroyed after a move, or the
+      // store is stopping): nothing was done; the client refreshes its routes.
+      if (err.code === 'INVALID_ARGUMENT' && (!this.store.regions.has(groupId) || !this.store.server.hosts(groupId))) {
+        return { code: this.draining ? KvErrorCode.SHUTTING_DOWN : KvErrorCode.NO_REGION_FOUND, message: `store ${this.store.nodeId} no longer hosts region '${groupId}'` };
+      }
       const code = NODE_CODES[err.code] ?? KvErrorCode.INTERNAL;
       const out: KvErrorHeader = { code, message: `${err.code === code ? '' : `${err.code}: `}${err.message}` };
       if (err.leaderId) out.leaderId = err.leaderId;

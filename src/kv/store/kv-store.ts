@@ -361,6 +361,8 @@ export class KvStore {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Requests arriving while the regions close are told to go elsewhere.
+    this.service.draining = true;
     this.pdWorker?.stop();
     await Promise.allSettled([...this.creating.values(), ...this.opening.values()]);
     await this.pdServer?.stop();
