@@ -95,8 +95,10 @@ export interface PdConfig {
   readonly warmupMs: number;
   /** An operator (split, move, leader transfer) not done in this time is dropped and decided again, in ms. Default 60000. */
   readonly operatorTimeoutMs: number;
-  /** Split a region holding more keys than this (0 = never by size), a count. Default 100000. */
+  /** Split a region holding more keys than this (0 = never by key count), a count. Default 100000. */
   readonly splitMaxKeys: number;
+  /** Split a region larger than this (the engine's approximate size; a number or a size like "64MiB"). Default 64 MiB. */
+  readonly splitMaxBytes: number;
   /** A store silent this long is down and its replicas are replaced elsewhere, in ms. Default 1800000 (30 min). */
   readonly storeDownAfterMs: number;
   /** Leaders are moved while the busiest and idlest stores differ by more than this, a count. Default 1. */
@@ -273,6 +275,7 @@ const pd = z
     warmupMs: nonNegativeInt(3000),
     operatorTimeoutMs: positiveInt(60_000),
     splitMaxKeys: nonNegativeInt(100_000),
+    splitMaxBytes: byteSize(64 * MiB),
     storeDownAfterMs: positiveInt(30 * 60_000),
     leaderBalanceTolerance: nonNegativeInt(1),
     replicaBalanceTolerance: nonNegativeInt(1),

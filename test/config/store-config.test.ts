@@ -94,6 +94,7 @@ test('every optional field gets its documented default', () => {
       warmupMs: 3000,
       operatorTimeoutMs: 60_000,
       splitMaxKeys: 100_000,
+      splitMaxBytes: 64 * MiB,
       storeDownAfterMs: 1_800_000,
       leaderBalanceTolerance: 1,
       replicaBalanceTolerance: 1,

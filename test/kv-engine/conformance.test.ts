@@ -76,6 +76,20 @@ for (const f of factories) {
         assert.equal(e.count(), 0);
       }));
 
+    it('approximateSize counts every entry and grows with the data', () =>
+      withEngine(f, (e) => {
+        const empty = e.approximateSize();
+        assert.equal(empty.entries, 0);
+        e.transaction((tx) => {
+          for (let i = 0; i < 2000; i++) tx.put(s(`key-${String(i).padStart(5, '0')}`), new Uint8Array(300));
+        });
+        const full = e.approximateSize();
+        assert.equal(full.entries, 2000);
+        assert.ok(full.bytes >= 2000 * 300, `bytes ${full.bytes} cover the values`);
+        e.transaction((tx) => tx.deleteRange(s('key-01000'), s('key-99999')));
+        assert.equal(e.approximateSize().entries, 1000);
+      }));
+
     it('stores empty values and returns plain Uint8Arrays', () =>
       withEngine(f, (e) => {
         e.transaction((tx) => tx.put(s('k'), new Uint8Array(0)));

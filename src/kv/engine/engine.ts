@@ -41,6 +41,11 @@ export interface KvEngine {
   count(start?: Uint8Array, end?: Uint8Array): number;
   /** Every pair, in order: a consistent image for a snapshot. */
   exportAll(): KvPair[];
+  /**
+   * How big the content is, cheaply: entries (every key, internal ones included) and bytes (on
+   * disk for a disk engine). For split decisions and heartbeats, not for exact counts.
+   */
+  approximateSize(): { entries: number; bytes: number };
   /** Replaces the whole content (installing a snapshot). */
   importAll(pairs: Iterable<KvPair>): void;
   close(): Promise<void>;

@@ -184,6 +184,12 @@ export class LmdbEngine implements KvEngine {
     return new LmdbEngine(db, path);
   }
 
+  approximateSize(): { entries: number; bytes: number } {
+    if (this.closing !== null) throw new Error('the engine is closed');
+    const s = this.db.getStats() as { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number; entryCount: number };
+    return { entries: s.entryCount, bytes: (s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages) * s.pageSize };
+  }
+
   private check(): void {
     if (this.closing !== null) throw new Error('the engine is closed');
     if (this.inTx) throw new Error(READ_IN_TX_ERROR);

@@ -283,6 +283,14 @@ export class MemoryEngine implements KvEngine {
     return n === null ? 0 : this.tree.countRange(n.start, n.end);
   }
 
+  /** Entries and the bytes of their keys and values (a walk: this engine is for tests and dev). */
+  approximateSize(): { entries: number; bytes: number } {
+    this.check();
+    let bytes = 0;
+    for (let c = this.tree.seekGE(undefined); c.valid; c.advance()) bytes += c.key.length + c.value.length;
+    return { entries: this.tree.size, bytes };
+  }
+
   exportAll(): KvPair[] {
     this.check();
     const out: KvPair[] = new Array(this.tree.size);

@@ -75,7 +75,8 @@ export class PdWorker {
       const st = r.node.status();
       const caughtUp = st.peers.filter((p) => p.learner && p.match + CAUGHT_UP_LAG >= st.commit).map((p) => p.id);
       const down = st.peers.filter((p) => p.id !== this.store.nodeId && !p.recentActive).map((p) => p.id);
-      regions.push({ region: info, leading: true, keys: r.kv.keyCount(), bytes: 0, caughtUpLearners: caughtUp, downPeers: down });
+      const size = r.kv.engine.approximateSize();
+      regions.push({ region: info, leading: true, keys: size.entries, bytes: size.bytes, caughtUpLearners: caughtUp, downPeers: down });
     }
     let capacityBytes = 0;
     let availableBytes = 0;

@@ -65,6 +65,7 @@ const { values } = parseArgs({
     'schedule-interval-ms': { type: 'string', default: '1000' },
     'pd-warmup-ms': { type: 'string', default: '3000' },
     'split-max-keys': { type: 'string', default: '100000' },
+    'split-max-bytes': { type: 'string', default: String(64 * 1024 * 1024) },
     'store-down-after-ms': { type: 'string', default: '1800000' },
     'operator-timeout-ms': { type: 'string', default: '60000' },
   },
@@ -133,6 +134,7 @@ async function fromConfig(path: string): Promise<MainConfig> {
               operatorTimeoutMs: c.pd.operatorTimeoutMs,
               scheduler: {
                 splitMaxKeys: c.pd.splitMaxKeys,
+                splitMaxBytes: c.pd.splitMaxBytes,
                 storeDownAfterMs: c.pd.storeDownAfterMs,
                 leaderBalanceTolerance: c.pd.leaderBalanceTolerance,
                 replicaBalanceTolerance: c.pd.replicaBalanceTolerance,
@@ -187,7 +189,7 @@ function fromFlags(): MainConfig {
               scheduleIntervalMs: int('schedule-interval-ms'),
               warmupMs: int('pd-warmup-ms'),
               operatorTimeoutMs: int('operator-timeout-ms'),
-              scheduler: { splitMaxKeys: int('split-max-keys'), storeDownAfterMs: int('store-down-after-ms') },
+              scheduler: { splitMaxKeys: int('split-max-keys'), splitMaxBytes: int('split-max-bytes'), storeDownAfterMs: int('store-down-after-ms') },
             },
           }
         : {}),
