@@ -137,6 +137,8 @@ export interface KvErrorHeader {
 
 export interface RegionsReply {
   storeId: string;
+  /** On the placement driver's leader: every region PD knows, with its leader (may lag the stores). */
+  pdRoutes?: RegionInfo[];
   /** Every region this store hosts, sorted by startKey. */
   regions: RegionInfo[];
 }

@@ -5,7 +5,7 @@
 // its reason.
 
 import { type Logger, silentLogger } from '../log/logger.js';
-import { fromWireKey, toWireKey } from '../kv/protocol.js';
+import { type RegionInfo, fromWireKey, toWireKey } from '../kv/protocol.js';
 import { type RegionMeta, toRegionInfo } from '../kv/region.js';
 import type { RaftNode } from '../raft/runtime/raft-node.js';
 import { type ClusterView, DEFAULT_SCHEDULER_CONFIG, type Operator, type OperatorStep, type RegionView, type SchedulerConfig, type StoreView } from './cluster-view.js';
@@ -286,6 +286,12 @@ export class PdLeader {
       default:
         throw new PdError('INVALID_PARAMETER', `unknown admin action ${JSON.stringify(a)}`);
     }
+  }
+
+  /** The route table as PD knows it: every region, its peers' addresses and its leader. */
+  routes(): RegionInfo[] {
+    const addressOf = (id: string): string | undefined => this.sm.stores.get(id)?.address;
+    return [...this.sm.regions.values()].map((m) => toRegionInfo(m, addressOf, this.regionStats.get(m.id)?.leader ?? ''));
   }
 
   cluster(): ClusterReply {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { createClient } from '../../src/kv/client/index.js';
 import type { ClusterReply } from '../../src/pd/pd-protocol.js';
 import type { LocalCluster } from './helpers.js';
-import { localCluster } from './helpers.js';
+import { RawCaller, localCluster } from './helpers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const PD = { heartbeatMs: 200, scheduleIntervalMs: 200, warmupMs: 600, operatorTimeoutMs: 20_000 };
@@ -109,6 +109,18 @@ test('a 4th store receives replicas and leaders; a decommissioned store is empti
     }, 60_000, seen);
     // No region lost a replica on the way: every region has 3 voters.
     await until('every region back to 3 voters, no learner left', () => pdView(c).regions.every((r) => r.region.voters.length === 3 && r.region.learners.length === 0 && pdView(c).operators.length === 0), 30_000, seen);
+
+    // PD's leader answers a Regions request with PD's whole route table too.
+    const raw = new RawCaller(c.addresses);
+    try {
+      const pdLeader = [...c.stores.values()].find((st) => st.pdServer?.node.isLeader)!;
+      const reply = await raw.regions(pdLeader.nodeId);
+      assert.equal(reply.regions.length, pdLeader.regions.size, 'regions: only the ones it hosts');
+      assert.deepEqual(reply.pdRoutes?.map((r) => r.id).sort(), ['1', '2', '3', '4', '5', '6', '7']);
+      assert.ok(reply.pdRoutes!.every((r) => r.voters.length === 3 && r.voters.every((v) => /^127\.0\.0\.1:\d+$/.test(v.address))));
+    } finally {
+      await raw.close();
+    }
 
     // Decommission s2: its replicas move away, then PD reports it drained.
     const leaderStore = [...c.stores.values()].find((s) => s.pdServer?.node.isLeader)!;

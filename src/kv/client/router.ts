@@ -148,6 +148,8 @@ export class Router {
         }
         answered = true;
         changed = this.absorb(reply.regions) || changed;
+        // PD's route table, from its leader: the regions of stores not asked yet.
+        if (Array.isArray(reply.pdRoutes)) changed = this.absorb(reply.pdRoutes) || changed;
         if (this.table.coversAll()) break;
       } catch (e) {
         this.lastError = `${src}: ${(e as { code?: string }).code ?? 'ERROR'}: ${(e as Error).message}`;

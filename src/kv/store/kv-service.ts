@@ -223,8 +223,14 @@ export class KvService {
     return this.store.transport.addressOf(this.store.nodeId) ?? this.store.listenAddress;
   }
 
+  /**
+   * The regions this store hosts, as it sees them; on the placement driver's leader also the
+   * route table PD knows (clients merge by epoch, so PD's view never overrides a newer one).
+   */
   private regionsReply(): RegionsReply {
-    return { storeId: this.store.nodeId, regions: this.store.sortedRegions().map((r) => this.info(r)) };
+    const regions = this.store.sortedRegions().map((r) => this.info(r));
+    const pd = this.store.pdServer;
+    return { storeId: this.store.nodeId, regions, ...(pd?.node.isLeader ? { pdRoutes: pd.leader.routes() } : {}) };
   }
 
   /** With `digest`: a CRC of each region's whole engine content (for replica comparison in tests). */
