@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { parseAddress } from '../config/address.js';
 import type { KvErrorHeader } from '../kv/protocol.js';
 import type { ClusterReply, PdAdmin } from '../pd/pd-protocol.js';
 import { PdTag } from '../pd/pd-protocol.js';
@@ -26,9 +27,10 @@ export async function pdRequest<T>(o: ConnectionOptions, tag: PdTag, header: unk
       const address = queue.shift()!;
       if (tried.has(address)) continue;
       tried.add(address);
-      const i = address.lastIndexOf(':');
+      const a = parseAddress(address);
+      if (!a) continue;
       const id = `@${address}`;
-      t.setPeer(id, address.slice(0, i), Number(address.slice(i + 1)));
+      t.setPeer(id, a.host, a.port);
       try {
         const res = decodeEnvelope<T | KvErrorHeader>(await t.request(id, '', encodeEnvelope(tag, header), { timeoutMs: Math.max(1, deadline - Date.now()) }));
         if (res.tag === 0) return res.header as T;

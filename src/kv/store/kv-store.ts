@@ -294,7 +294,7 @@ export class KvStore {
     if (this.stopped) return encodeEnvelope(1, { code: KvErrorCode.SHUTTING_DOWN, message: `store ${this.nodeId} is stopping` });
     if (regionId === '' || regionId === PD_GROUP || regionId.includes('/')) return encodeEnvelope(1, { code: KvErrorCode.INVALID_PARAMETER, message: `bad region id '${regionId}'` });
     if (!this.opening.has(regionId) && !this.creating.has(regionId)) {
-      const meta = RegionPeer.exists(this.o.dataDir, regionId) ? RegionPeer.discover(this.o.dataDir).find((m) => m.id === regionId)! : RegionPeer.createEmpty(this.o.dataDir, regionId);
+      const meta = RegionPeer.readMeta(this.o.dataDir, regionId) ?? RegionPeer.createEmpty(this.o.dataDir, regionId);
       await this.openRegion(meta);
       this.logger.info({ region: regionId }, 'replica created for the placement driver: waiting for the leader to send a snapshot');
     } else await this.opening.get(regionId);

@@ -7,6 +7,7 @@
 // a step already in flight for a region is not started twice.
 
 import { statfs } from 'node:fs/promises';
+import { parseAddress } from '../../config/address.js';
 import { type KvErrorHeader, fromWireKey, KvErrorCode } from '../protocol.js';
 import { decodeEnvelope, encodeEnvelope } from '../../raft/runtime/rpc-router.js';
 import type { HeartbeatReply, HostedRegion, Instruction, StoreHeartbeat } from '../../pd/pd-protocol.js';
@@ -35,9 +36,10 @@ export class PdWorker {
   private running = false;
   private target = 0;
   private readonly inFlight = new Set<string>();
-  /** The last reply's store list (for status). */
-  lastReplyAtMs = 0;
+  /** Why the last heartbeat round got no reply ('' after a reply). */
   lastError = '';
+  /** When the last "PD unreachable" warning was logged (ms): one every 10 s at most. */
+  private warnedAtMs = 0;
 
   constructor(
     private readonly store: KvStore,
@@ -49,8 +51,8 @@ export class PdWorker {
   /** Makes a store reachable by id (PD's store list, NOT_LEADER hints, the endpoints). */
   private learn(id: string, address: string | undefined): void {
     if (id === this.store.nodeId || !address || this.store.transport.addressOf(id) === address) return;
-    const i = address.lastIndexOf(':');
-    this.store.transport.setPeer(id, address.slice(0, i), Number(address.slice(i + 1)));
+    const a = parseAddress(address);
+    if (a) this.store.transport.setPeer(id, a.host, a.port);
   }
 
   start(): void {
@@ -97,6 +99,10 @@ export class PdWorker {
       const hb = await this.report();
       const reply = await this.send(hb);
       if (reply) this.absorb(reply);
+      else if (Date.now() - this.warnedAtMs > 10_000) {
+        this.warnedAtMs = Date.now();
+        this.store.logger.warn({ err: this.lastError }, 'no placement driver leader answered the heartbeat (retrying)');
+      }
     } catch (e) {
       this.lastError = (e as Error).message;
     } finally {
@@ -117,7 +123,6 @@ export class PdWorker {
         const raw = local ? await local.request(req) : await this.store.transport.request(to, '', req, { timeoutMs: 3000 });
         const res = decodeEnvelope<HeartbeatReply | KvErrorHeader>(raw);
         if (res.tag === 0) {
-          this.lastReplyAtMs = Date.now();
           this.lastError = '';
           const at = eps.findIndex((e) => e.id === to);
           if (at >= 0) this.target = at;

@@ -90,6 +90,12 @@ export class RegionPeer {
     return out;
   }
 
+  /** The region.json of one region created here earlier (undefined if there is none). */
+  static readMeta(dataDir: string, id: string): RegionMeta | undefined {
+    const file = join(RegionPeer.dirOf(dataDir, id), 'region.json');
+    return existsSync(file) ? decodeRegionMeta(readFileSync(file)) : undefined;
+  }
+
   static exists(dataDir: string, id: string): boolean {
     return existsSync(join(RegionPeer.dirOf(dataDir, id), 'region.json'));
   }
