@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { createClient } from '../src/kv/client/index.js';
 import { KV_STORE_MAIN, ProcCluster } from '../src/verify/proc-cluster.js';
-import { type Row, appendToBenchmarks, histogram, printTable } from './report.js';
+import { type Row, appendToBenchmarks, closedLoop, printTable } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,11 +56,6 @@ try {
   for (const w of workloads) {
     for (const n of levels) {
       const c = createClient({ endpoints, timeoutMs: 30_000, batching: batching ? {} : false });
-      const hist = histogram();
-      let ops = 0;
-      let errors = 0;
-      let measuring = false;
-      let stop = false;
       let seed = 12345 + n;
       const rnd = (): number => {
         seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -71,31 +66,10 @@ try {
         if (w === 'put' || (w === 'mix' && rnd() % 10 === 0)) return c.put(key, value);
         return c.get(key);
       };
-      const loops = Array.from({ length: n }, async () => {
-        while (!stop) {
-          const t0 = process.hrtime.bigint();
-          try {
-            await one();
-            if (measuring) {
-              hist.recordValue(Number((process.hrtime.bigint() - t0) / 1000n));
-              ops++;
-            }
-          } catch {
-            if (measuring) errors++;
-          }
-        }
-      });
-      await new Promise((r) => setTimeout(r, warmup * 1000));
-      measuring = true;
-      const t0 = Date.now();
-      await new Promise((r) => setTimeout(r, seconds * 1000));
-      measuring = false;
-      const elapsed = (Date.now() - t0) / 1000;
-      stop = true;
-      await Promise.all(loops);
+      const r = await closedLoop({ concurrency: n, warmupSec: warmup, seconds, op: one });
       await c.close();
       const name = w === 'put' ? 'put 256 B' : w === 'get' ? 'get (linearizable)' : 'mix 90% get / 10% put';
-      rows.push({ workload: name, concurrency: n, ops, seconds: elapsed, hist, errors });
+      rows.push({ workload: name, concurrency: n, ...r });
       printTable(rows.slice(-1));
     }
   }

@@ -6,7 +6,7 @@
 
 import { parseArgs } from 'node:util';
 import { ProcCluster } from '../src/verify/proc-cluster.js';
-import { type Row, appendToBenchmarks, histogram, printTable } from './report.js';
+import { type Row, appendToBenchmarks, closedLoop, printTable } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,36 +31,10 @@ try {
   await probe.close();
   for (const n of levels) {
     const c = cluster.client({ timeoutMs: 30_000 });
-    const hist = histogram();
-    let ops = 0;
-    let errors = 0;
-    let measuring = false;
-    let stop = false;
     const payload = new Uint8Array(valueBytes).fill(0x61);
-    const loops = Array.from({ length: n }, async () => {
-      while (!stop) {
-        const t0 = process.hrtime.bigint();
-        try {
-          await c.apply(payload);
-          if (measuring) {
-            hist.recordValue(Number((process.hrtime.bigint() - t0) / 1000n));
-            ops++;
-          }
-        } catch {
-          if (measuring) errors++;
-        }
-      }
-    });
-    await new Promise((r) => setTimeout(r, warmup * 1000));
-    measuring = true;
-    const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
-    measuring = false;
-    const elapsed = (Date.now() - t0) / 1000;
-    stop = true;
-    await Promise.all(loops);
+    const r = await closedLoop({ concurrency: n, warmupSec: warmup, seconds, op: () => c.apply(payload) });
     await c.close();
-    rows.push({ workload: `put ${valueBytes} B`, concurrency: n, ops, seconds: elapsed, hist, errors });
+    rows.push({ workload: `put ${valueBytes} B`, concurrency: n, ...r });
     printTable(rows.slice(-1));
   }
 } finally {

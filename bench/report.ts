@@ -10,6 +10,41 @@ export function histogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 }
 
+/**
+ * A closed loop: `concurrency` callers each run `op` back to back; after `warmupSec` the latency of
+ * every call (µs) and its errors are counted for `seconds`. Returns when every caller stopped.
+ */
+export async function closedLoop(o: { concurrency: number; warmupSec: number; seconds: number; op: () => Promise<unknown> }): Promise<{ ops: number; errors: number; seconds: number; hist: hdr.Histogram }> {
+  const hist = histogram();
+  let ops = 0;
+  let errors = 0;
+  let measuring = false;
+  let stop = false;
+  const loops = Array.from({ length: o.concurrency }, async () => {
+    while (!stop) {
+      const t0 = process.hrtime.bigint();
+      try {
+        await o.op();
+        if (measuring) {
+          hist.recordValue(Number((process.hrtime.bigint() - t0) / 1000n));
+          ops++;
+        }
+      } catch {
+        if (measuring) errors++;
+      }
+    }
+  });
+  await new Promise((r) => setTimeout(r, o.warmupSec * 1000));
+  measuring = true;
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, o.seconds * 1000));
+  measuring = false;
+  const seconds = (Date.now() - t0) / 1000;
+  stop = true;
+  await Promise.all(loops);
+  return { ops, errors, seconds, hist };
+}
+
 export interface Row {
   readonly workload: string;
   readonly concurrency: number;

@@ -4,24 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { createServer } from 'node:net';
-
-/** A port p with p..p+2 and p+1000..p+1002 free, below the ephemeral range (see freePort in proc-cluster). */
-async function threeFreePorts(): Promise<number> {
-  const free = (port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (;;) {
-    const p = 20000 + Math.floor(Math.random() * 10000);
-    const all = [p, p + 1, p + 2, p + 1000, p + 1001, p + 1002]; // store ports and their HTTP ports
-    let ok = true;
-    for (const q of all) ok = ok && (await free(q));
-    if (ok) return p;
-  }
-}
+import { threeFreePorts } from '../cli/helpers.js';
 
 const DEV = fileURLToPath(new URL('../../src/cli/dev.js', import.meta.url));
 
