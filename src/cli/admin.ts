@@ -9,7 +9,9 @@ import type { AdminAction } from '../server/protocol.js';
 import { type ClusterView, type StoreView, gatherCluster, gatherStores, rangeText } from './cluster-view.js';
 import { type ConnectionOptions, examples, printJson, printLines, showBytes, table, withConnection, withKv } from './common.js';
 import { CliError, Exit } from './errors.js';
-import { registerPdAdmin } from './pd.js';
+import { pdOperator, registerPdAdmin } from './pd.js';
+
+const VIA_PD = "hand the change to the placement driver as an operator (PD creates a new replica on the store first, promotes it once caught up, moves the leader off a replica it removes); returns once PD took it: watch with 'raftkv admin pd'";
 
 export function registerAdmin(program: Command): void {
   const admin = program
@@ -56,8 +58,10 @@ export function registerAdmin(program: Command): void {
     });
 
   withConnection(admin.command('split').description("split a region in two at <key> (default: the region's middle key)").argument('<regionId>').argument('[key]', 'first key of the new right-hand region'))
-    .addHelpText('after', examples(['raftkv admin split 1', 'raftkv admin split 1 m --json'], '\nA region needs a few keys (the store\'s splitMinKeys) before it can be split at its middle key.\n'))
-    .action((regionId: string, key: string | undefined, o: ConnectionOptions) =>
+    .option('--pd', VIA_PD, false)
+    .addHelpText('after', examples(['raftkv admin split 1', 'raftkv admin split 1 m --json', 'raftkv admin split 1 --pd'], '\nA region needs a few keys (the store\'s splitMinKeys) before it can be split at its middle key.\nWith --pd the new region gets its id from PD.\n'))
+    .action((regionId: string, key: string | undefined, o: ConnectionOptions & { pd: boolean }) =>
+      o.pd ? pdOperator(o, { action: 'split', regionId, splitKey: key === undefined ? null : Buffer.from(key).toString('base64') }) :
       withKv(o, async (kv) => {
         const r = await kv.rangeSplit(regionId, key);
         const doc = { region: regionId, left: r.left, right: r.right, splitKey: showBytes(r.splitKey) };
@@ -67,8 +71,10 @@ export function registerAdmin(program: Command): void {
     );
 
   withConnection(admin.command('transfer-leader').description('move the leadership of a region to one of its voters').argument('<regionId>').argument('<storeId>'))
-    .addHelpText('after', examples(['raftkv admin transfer-leader 1 n2']))
-    .action(async (regionId: string, storeId: string, o: ConnectionOptions) => {
+    .option('--pd', VIA_PD, false)
+    .addHelpText('after', examples(['raftkv admin transfer-leader 1 n2', 'raftkv admin transfer-leader 1 n2 --pd']))
+    .action(async (regionId: string, storeId: string, o: ConnectionOptions & { pd: boolean }) => {
+      if (o.pd) return pdOperator(o, { action: 'transferLeader', regionId, to: storeId });
       await groupAdmin(o, regionId, storeId, { action: 'transferLeader', node: storeId }, `region ${regionId}: leader is now ${storeId}`);
     });
 
@@ -76,16 +82,23 @@ export function registerAdmin(program: Command): void {
     .option('--learner', 'add as a learner (replicates, does not vote); promote later with add-peer again', false)
     .addHelpText(
       'after',
-      examples(['raftkv admin add-peer 1 n4 --learner', 'raftkv admin add-peer 1 n4'], "\nThe store must host the region already (its Raft group must exist there); this only changes the group's membership.\n"),
+      examples(['raftkv admin add-peer 1 n4 --learner', 'raftkv admin add-peer 1 n4', 'raftkv admin add-peer 1 s4 --pd'], "\nWithout --pd the store must host the region already (its Raft group must exist there); this only changes the group's membership.\nWith --pd, PD opens the replica on the store, adds it as a learner and promotes it once it caught up.\n"),
     )
-    .action(async (regionId: string, storeId: string, o: ConnectionOptions & { learner: boolean }) => {
+    .option('--pd', VIA_PD, false)
+    .action(async (regionId: string, storeId: string, o: ConnectionOptions & { learner: boolean; pd: boolean }) => {
+      if (o.pd) {
+        if (o.learner) throw new CliError(Exit.USAGE, '--learner and --pd do not go together (PD adds a voter, through a learner that catches up first)');
+        return pdOperator(o, { action: 'addPeer', regionId, store: storeId });
+      }
       const action: AdminAction = { action: o.learner ? 'addLearner' : 'addVoter', node: storeId };
       await groupAdmin(o, regionId, storeId, action, `region ${regionId}: added ${storeId} as a ${o.learner ? 'learner' : 'voter'}`);
     });
 
   withConnection(admin.command('remove-peer').description('remove a store from the Raft group of a region').argument('<regionId>').argument('<storeId>'))
-    .addHelpText('after', examples(['raftkv admin remove-peer 1 n3'], '\nThe store must host the region. Removing the leader hands leadership to a caught-up voter first.\n'))
-    .action(async (regionId: string, storeId: string, o: ConnectionOptions) => {
+    .addHelpText('after', examples(['raftkv admin remove-peer 1 n3', 'raftkv admin remove-peer 1 s3 --pd'], '\nThe store must host the region. Removing the leader hands leadership to a caught-up voter first.\n'))
+    .option('--pd', VIA_PD, false)
+    .action(async (regionId: string, storeId: string, o: ConnectionOptions & { pd: boolean }) => {
+      if (o.pd) return pdOperator(o, { action: 'removePeer', regionId, store: storeId });
       await groupAdmin(o, regionId, storeId, { action: 'removeNode', node: storeId }, `region ${regionId}: removed ${storeId}`);
     });
 

@@ -2,54 +2,33 @@
 // with their state and load, regions with sizes, operators in progress, scheduler switches) and
 // its admin actions. Requests go to any endpoint and follow NOT_LEADER to PD's leader.
 
-import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { parseAddress } from '../config/address.js';
-import type { KvErrorHeader } from '../kv/protocol.js';
 import type { ClusterReply, PdAdmin } from '../pd/pd-protocol.js';
 import { PdTag } from '../pd/pd-protocol.js';
-import { decodeEnvelope, encodeEnvelope } from '../raft/runtime/rpc-router.js';
-import { TcpTransport } from '../transport/tcp-transport.js';
+import { PdCallError, pdCall } from '../pd/pd-client.js';
 import { type ConnectionOptions, endpointsOf, examples, printJson, printLines, table, withConnection } from './common.js';
 import { CliError, Exit } from './errors.js';
 
-const quiet = { debug() {}, info() {}, warn() {} };
-
 /** One PD request: tries each endpoint, follows NOT_LEADER hints; CliError when nobody answers. */
 export async function pdRequest<T>(o: ConnectionOptions, tag: PdTag, header: unknown): Promise<T> {
-  const t = new TcpTransport({ nodeId: `cli-${randomBytes(6).toString('hex')}`, cluster: o.cluster, logger: quiet });
-  const deadline = Date.now() + o.timeoutMs;
-  const queue = [...endpointsOf(o)];
-  const tried = new Set<string>();
-  let last = 'no endpoint answered';
   try {
-    while (queue.length > 0 && Date.now() < deadline) {
-      const address = queue.shift()!;
-      if (tried.has(address)) continue;
-      tried.add(address);
-      const a = parseAddress(address);
-      if (!a) continue;
-      const id = `@${address}`;
-      t.setPeer(id, a.host, a.port);
-      try {
-        const res = decodeEnvelope<T | KvErrorHeader>(await t.request(id, '', encodeEnvelope(tag, header), { timeoutMs: Math.max(1, deadline - Date.now()) }));
-        if (res.tag === 0) return res.header as T;
-        const e = res.header as KvErrorHeader;
-        last = `${address}: ${e.code}: ${e.message}`;
-        if (e.code === 'NOT_LEADER' && e.leaderAddress) queue.unshift(e.leaderAddress);
-        else if (e.code !== 'NOT_LEADER' && e.code !== 'NO_LEADER') throw new CliError(e.code === 'INTERNAL' ? Exit.INTERNAL : Exit.REFUSED, `${e.code}: ${e.message}`);
-      } catch (e) {
-        if (e instanceof CliError) throw e;
-        last = `${address}: ${(e as Error).message}`;
-      }
-    }
-  } finally {
-    await t.close();
+    return await pdCall<T>({ addresses: endpointsOf(o), cluster: o.cluster, timeoutMs: o.timeoutMs }, tag, header);
+  } catch (e) {
+    if (!(e instanceof PdCallError)) throw e;
+    if (e.code === 'UNAVAILABLE') throw new CliError(Exit.UNAVAILABLE, `${e.message}; is it enabled (--pd, or pd.enabled in the config)?`);
+    throw new CliError(e.code === 'INTERNAL' ? Exit.INTERNAL : Exit.REFUSED, `${e.code}: ${e.message}`);
   }
-  throw new CliError(Exit.UNAVAILABLE, `the placement driver did not answer (${last}); is it enabled (--pd, or pd.enabled in the config)?`);
 }
 
-const gib = (n: number): string => (n > 0 ? `${(n / 1024 / 1024 / 1024).toFixed(1)} GiB` : "-");
+/** An admin change handed to PD as an operator (split, transfer-leader, add-peer, remove-peer with --pd). */
+export async function pdOperator(o: ConnectionOptions, a: PdAdmin): Promise<void> {
+  const r = await pdRequest<{ regionId: string; steps: string[] }>(o, PdTag.Admin, a);
+  if (o.json) return printJson(r);
+  printLines([`placement driver operator on region ${r.regionId}: ${r.steps.join(', then ')} (watch with: raftkv admin pd)`]);
+}
+
+const gib = (n: number): string => (n > 0 ? `${(n / 1024 / 1024 / 1024).toFixed(1)} GiB` : '-');
+const kib = (n: number): string => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 
 export function registerPdAdmin(admin: Command): void {
   withConnection(admin.command('pd').description("the placement driver's view: stores with state and load, regions with sizes, operators in progress, schedulers"))
@@ -60,13 +39,25 @@ export function registerPdAdmin(admin: Command): void {
       const lines = [`placement driver leader: ${c.leader}; schedulers: ${Object.entries(c.schedulers).map(([k, v]) => `${k} ${v ? 'on' : 'off'}`).join(', ')}`, ''];
       lines.push(
         ...table(
-          ['STORE', 'ADDRESS', 'STATE', 'REGIONS', 'LEADERS', 'FREE', 'HEARD'],
-          c.stores.map((s) => [s.id, s.address, s.down ? 'down' : s.state === 'offline' && s.drained ? 'offline (drained: can be stopped)' : s.state, String(s.regionCount), String(s.leaderCount), gib(s.availableBytes), s.lastHeartbeatAgoMs === null ? 'never' : `${s.lastHeartbeatAgoMs} ms ago`]),
+          ['STORE', 'ADDRESS', 'STATE', 'REGIONS', 'LEADERS', 'READS/S', 'WRITES/S', 'FREE', 'HEARD'],
+          c.stores.map((s) => [s.id, s.address, s.down ? 'down' : s.state === 'offline' && s.drained ? 'offline (drained: can be stopped)' : s.state, String(s.regionCount), String(s.leaderCount), String(s.readsPerSec ?? 0), String(s.writesPerSec ?? 0), gib(s.availableBytes), s.lastHeartbeatAgoMs === null ? 'never' : `${s.lastHeartbeatAgoMs} ms ago`]),
         ),
         '',
         ...table(
-          ['REGION', 'LEADER', 'VOTERS', 'LEARNERS', 'KEYS', 'EPOCH'],
-          c.regions.map((r) => [r.region.id, r.region.leader || '-', r.region.voters.map((v) => v.id).join(','), r.region.learners.map((v) => v.id).join(',') || '-', String(r.keys), `v${r.region.epoch.version}/c${r.region.epoch.confVer}`]),
+          ['REGION', 'LEADER', 'VOTERS', 'LEARNERS', 'KEYS', 'SIZE', 'READS/S', 'WRITES/S', 'PENDING', 'DOWN', 'EPOCH'],
+          c.regions.map((r) => [
+            r.region.id,
+            r.region.leader || '-',
+            r.region.voters.map((v) => v.id).join(','),
+            r.region.learners.map((v) => v.id).join(',') || '-',
+            String(r.keys),
+            kib(r.bytes),
+            String(r.readsPerSec ?? 0),
+            String(r.writesPerSec ?? 0),
+            (r.pendingPeers ?? []).join(',') || '-',
+            (r.downPeers ?? []).join(',') || '-',
+            `v${r.region.epoch.version}/c${r.region.epoch.confVer}`,
+          ]),
         ),
       );
       if (c.operators.length > 0) lines.push('', ...table(['REGION', 'OPERATOR', 'STEP', 'AGE', 'WHY'], c.operators.map((op) => [op.regionId, op.kind, op.step, `${op.ageMs} ms`, op.reason])));

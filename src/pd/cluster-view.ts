@@ -35,6 +35,8 @@ export interface RegionView {
   readonly caughtUpLearners: readonly string[];
   /** Peers the leader has not heard from for a while. */
   readonly downPeers: readonly string[];
+  /** Peers far behind the leader's log (catching up, or waiting for a snapshot). */
+  readonly pendingPeers: readonly string[];
   /** When PD last got a heartbeat for it (ms); 0 = never since PD's leader started. */
   readonly lastHeartbeatMs: number;
 }
@@ -47,7 +49,8 @@ export type OperatorStep =
   | { readonly kind: 'promote'; readonly store: string }
   | { readonly kind: 'removePeer'; readonly store: string };
 
-export type OperatorKind = 'split' | 'balance-leader' | 'balance-replica' | 'replace-down' | 'decommission' | 'admin';
+/** 'replace-lost': a live member store lost its replica (e.g. restarted on a new disk); see pd-leader.ts. */
+export type OperatorKind = 'split' | 'balance-leader' | 'balance-replica' | 'replace-down' | 'replace-lost' | 'decommission' | 'admin';
 
 export interface Operator {
   readonly regionId: string;

@@ -10,7 +10,7 @@ import { type RegionMeta, toRegionInfo } from '../kv/region.js';
 import type { RaftNode } from '../raft/runtime/raft-node.js';
 import { type ClusterView, DEFAULT_SCHEDULER_CONFIG, type Operator, type OperatorStep, type RegionView, type SchedulerConfig, type StoreView } from './cluster-view.js';
 import type { ClusterReply, HeartbeatReply, HostedRegion, Instruction, PdAdmin, StoreHeartbeat } from './pd-protocol.js';
-import { type PdCommand, type PdStateMachine, encodePdCommand, newerEpoch, regionCommand } from './pd-state-machine.js';
+import { type PdCommand, type PdStateMachine, encodePdCommand, newerEpoch, overlaps, regionCommand } from './pd-state-machine.js';
 import { advanceOperator, currentStep, isStoreDown, runSchedulers } from './schedulers.js';
 
 export interface PdLeaderOptions {
@@ -32,6 +32,8 @@ interface StoreStats {
   leaderCount: number;
   capacityBytes: number;
   availableBytes: number;
+  readsPerSec: number;
+  writesPerSec: number;
 }
 
 interface RegionStats {
@@ -40,6 +42,11 @@ interface RegionStats {
   bytes: number;
   caughtUpLearners: readonly string[];
   downPeers: readonly string[];
+  pendingPeers: readonly string[];
+  readsPerSec: number;
+  writesPerSec: number;
+  readBytesPerSec: number;
+  writeBytesPerSec: number;
   lastHeartbeatMs: number;
 }
 
@@ -61,6 +68,10 @@ export class PdLeader {
   private timer: NodeJS.Timeout | undefined;
   /** "store/region" -> when PD first found that replica outside its region (ms). */
   private readonly notMemberSince = new Map<string, number>();
+  /** "store/region" -> when PD first found a member store not reporting its replica (ms). */
+  private readonly missingSince = new Map<string, number>();
+  /** The region id PD allocated for a split operator's new region (sent again with every resend). */
+  private readonly splitIds = new WeakMap<Operator, string>();
   /** When this node last became PD leader (ms); 0 when it is not the leader. */
   private leaderSinceMs = 0;
   private readonly cfg: Omit<SchedulerConfig, 'enabled'>;
@@ -84,6 +95,7 @@ export class PdLeader {
     this.regionStats.clear();
     this.operators.clear();
     this.notMemberSince.clear();
+    this.missingSince.clear();
     this.timer ??= setInterval(() => this.scheduleRound(), this.o.scheduleIntervalMs ?? 1000);
     this.timer.unref();
     this.log.info('placement driver: this node leads; scheduling after the warm-up');
@@ -97,9 +109,22 @@ export class PdLeader {
     this.operators.clear();
   }
 
-  private async propose(c: PdCommand): Promise<{ ok: boolean; changed?: boolean; error?: string }> {
+  private async propose(c: PdCommand): Promise<{ ok: boolean; changed?: boolean; error?: string; id?: string }> {
     const r = await this.node.apply({ data: encodePdCommand(c) });
-    return JSON.parse(new TextDecoder().decode(r.result)) as { ok: boolean; changed?: boolean; error?: string };
+    return JSON.parse(new TextDecoder().decode(r.result)) as { ok: boolean; changed?: boolean; error?: string; id?: string };
+  }
+
+  /** A fresh store or region id from the replicated counter (never handed out twice). */
+  async allocId(kind: 'store' | 'region'): Promise<string> {
+    // Stores configured by hand register with their first heartbeat; before the warm-up is over
+    // PD may not have heard of all of them, and must not hand out one of their ids.
+    if (kind === 'store' && this.now() - this.leaderSinceMs < (this.o.warmupMs ?? 3000)) {
+      throw new PdError('SERVER_BUSY', 'the placement driver leader is warming up (stores are still registering); retry shortly');
+    }
+    const r = await this.propose({ type: 'allocId', kind });
+    if (!r.ok || !r.id) throw new PdError('SERVER_BUSY', `no id allocated: ${r.error ?? 'refused'}`);
+    this.log.info({ kind, id: r.id }, `allocated ${kind} id ${r.id}`);
+    return r.id;
   }
 
   async heartbeat(hb: StoreHeartbeat): Promise<HeartbeatReply> {
@@ -115,6 +140,8 @@ export class PdLeader {
       leaderCount: hb.regions.filter((r) => r.leading).length,
       capacityBytes: hb.capacityBytes,
       availableBytes: hb.availableBytes,
+      readsPerSec: sum(hb.regions, (r) => r.readsPerSec),
+      writesPerSec: sum(hb.regions, (r) => r.writesPerSec),
     });
     const changes: Promise<unknown>[] = [];
     const instructions: Instruction[] = [];
@@ -129,6 +156,11 @@ export class PdLeader {
         bytes: h.bytes ?? 0,
         caughtUpLearners: h.caughtUpLearners ?? [],
         downPeers: h.downPeers ?? [],
+        pendingPeers: h.pendingPeers ?? [],
+        readsPerSec: h.readsPerSec ?? 0,
+        writesPerSec: h.writesPerSec ?? 0,
+        readBytesPerSec: h.readBytesPerSec ?? 0,
+        writeBytesPerSec: h.writeBytesPerSec ?? 0,
         lastHeartbeatMs: now,
       });
       const op = this.operators.get(meta.id);
@@ -144,11 +176,69 @@ export class PdLeader {
       if (step?.kind === 'promote' && !(h.caughtUpLearners ?? []).includes(step.store)) continue;
       // A scheduler's removal never leaves fewer voters than wanted, even if the plan it was part
       // of is stale (the region leader checks against its own membership); an admin's may.
-      if (step?.kind === 'removePeer' && op.kind !== 'admin') instructions.push({ regionId: meta.id, step: { ...step, keepVoters: this.cfg.replicas } });
-      else if (step) instructions.push({ regionId: meta.id, step: wireStep(step) });
+      if (step?.kind === 'removePeer' && op.kind !== 'admin' && op.kind !== 'replace-lost') instructions.push({ regionId: meta.id, step: { ...step, keepVoters: this.cfg.replicas } });
+      else if (step?.kind === 'split') {
+        // The new region's id comes from PD's counter, allocated once per operator.
+        let newRegionId = this.splitIds.get(op);
+        if (newRegionId === undefined) {
+          newRegionId = await this.allocId('region');
+          this.splitIds.set(op, newRegionId);
+        }
+        instructions.push({ regionId: meta.id, step: { ...wireStep(step), kind: 'split', newRegionId } as Instruction['step'] });
+      } else if (step) instructions.push({ regionId: meta.id, step: wireStep(step) });
     }
     await Promise.all(changes);
+    this.replaceLost(hb);
     return { stores: [...this.sm.stores.values()], instructions, tombstones: this.tombstonesFor(hb) };
+  }
+
+  /**
+   * A live store that does not host a region PD's map says it is a member of has lost that
+   * replica (it restarted on a new disk, or the region's directory was lost). Opening an empty
+   * replica under the old membership would be unsafe: an empty voter votes for any candidate,
+   * even one missing entries this voter once acknowledged. So PD takes the lost peer out of the
+   * region and adds the store back as a new learner, filled by a snapshot and promoted once
+   * caught up. Only after a grace period in which the region's leader reported again, and never
+   * while the store still hosts an older replica overlapping the region (a follower that has
+   * not applied the split creating it yet).
+   */
+  private replaceLost(hb: StoreHeartbeat): void {
+    const now = this.now();
+    const graceMs = 3 * Math.max(1000, this.o.scheduleIntervalMs ?? 1000);
+    const hosted = new Map(hb.regions.map((h) => [h.region.id, metaOf(h)]));
+    for (const r of this.sm.regions.values()) {
+      const key = `${hb.storeId}/${r.id}`;
+      const member = r.voters.includes(hb.storeId) || r.learners.includes(hb.storeId);
+      const splitPending = [...hosted.values()].some((h) => h.epoch.version < r.epoch.version && overlaps(h, r));
+      if (!member || hosted.has(r.id) || splitPending) {
+        this.missingSince.delete(key);
+        continue;
+      }
+      const since = this.missingSince.get(key);
+      if (since === undefined) {
+        this.missingSince.set(key, now);
+        continue;
+      }
+      const leaderHeardAt = this.regionStats.get(r.id)?.lastHeartbeatMs ?? 0;
+      if (now - since < graceMs || leaderHeardAt <= since || !this.node.isLeader) continue;
+      // A balancing operator may be waiting on the lost replica (a leader transfer to it can never
+      // finish): the replacement goes first. A split or an admin's operator is left to finish.
+      const running = this.operators.get(r.id);
+      if (running && !['balance-leader', 'balance-replica'].includes(running.kind)) continue;
+      if (running) this.log.info({ region: r.id, kind: running.kind }, `operator cancelled for a lost replica: ${running.reason}`);
+      this.missingSince.delete(key);
+      const steps: OperatorStep[] = [{ kind: 'removePeer', store: hb.storeId }, { kind: 'addLearner', store: hb.storeId }];
+      if (r.voters.includes(hb.storeId)) steps.push({ kind: 'promote', store: hb.storeId });
+      this.addOperator({
+        regionId: r.id,
+        kind: 'replace-lost',
+        reason: `store ${hb.storeId} is up but no longer hosts its replica of region ${r.id} (restarted without it?): re-add it as a new replica`,
+        steps,
+        stepIndex: 0,
+        regionVersion: r.epoch.version,
+        createdMs: now,
+      });
+    }
   }
 
   /**
@@ -190,7 +280,7 @@ export class PdLeader {
   }
 
   private regionView(meta: RegionMeta, s: RegionStats): RegionView {
-    return { meta, leader: s.leader, keys: s.keys, bytes: s.bytes, caughtUpLearners: s.caughtUpLearners, downPeers: s.downPeers, lastHeartbeatMs: s.lastHeartbeatMs };
+    return { meta, leader: s.leader, keys: s.keys, bytes: s.bytes, caughtUpLearners: s.caughtUpLearners, downPeers: s.downPeers, pendingPeers: s.pendingPeers, lastHeartbeatMs: s.lastHeartbeatMs };
   }
 
   view(): ClusterView {
@@ -212,7 +302,7 @@ export class PdLeader {
     const regions = new Map<string, RegionView>();
     for (const m of this.sm.regions.values()) {
       const st = this.regionStats.get(m.id);
-      regions.set(m.id, st ? this.regionView(m, st) : { meta: m, leader: '', keys: 0, bytes: 0, caughtUpLearners: [], downPeers: [], lastHeartbeatMs: 0 });
+      regions.set(m.id, st ? this.regionView(m, st) : { meta: m, leader: '', keys: 0, bytes: 0, caughtUpLearners: [], downPeers: [], pendingPeers: [], lastHeartbeatMs: 0 });
     }
     return { nowMs: this.now(), stores, regions, operators: this.operators };
   }
@@ -291,7 +381,9 @@ export class PdLeader {
   /** The route table as PD knows it: every region, its peers' addresses and its leader. */
   routes(): RegionInfo[] {
     const addressOf = (id: string): string | undefined => this.sm.stores.get(id)?.address;
-    return [...this.sm.regions.values()].map((m) => toRegionInfo(m, addressOf, this.regionStats.get(m.id)?.leader ?? ''));
+    return [...this.sm.regions.values()]
+      .sort((a, b) => Buffer.compare(Buffer.from(a.startKey), Buffer.from(b.startKey)))
+      .map((m) => toRegionInfo(m, addressOf, this.regionStats.get(m.id)?.leader ?? ''));
   }
 
   cluster(): ClusterReply {
@@ -314,14 +406,25 @@ export class PdLeader {
           capacityBytes: sv?.capacityBytes ?? 0,
           availableBytes: sv?.availableBytes ?? 0,
           drained: s.state !== 'up' && (hosting.get(s.id) ?? 0) === 0 && (sv?.regionCount ?? 0) === 0,
+          readsPerSec: this.storeStats.get(s.id)?.readsPerSec ?? 0,
+          writesPerSec: this.storeStats.get(s.id)?.writesPerSec ?? 0,
         };
       }),
-      regions: [...v.regions.values()].map((r) => ({
+      regions: [...v.regions.values()].map((r) => {
+        const st = this.regionStats.get(r.meta.id);
+        return {
         region: toRegionInfo(r.meta, addressOf, r.leader),
         keys: r.keys,
         bytes: r.bytes,
+        readsPerSec: st?.readsPerSec ?? 0,
+        writesPerSec: st?.writesPerSec ?? 0,
+        readBytesPerSec: st?.readBytesPerSec ?? 0,
+        writeBytesPerSec: st?.writeBytesPerSec ?? 0,
+        pendingPeers: r.pendingPeers,
+        downPeers: r.downPeers,
         lastHeartbeatAgoMs: r.lastHeartbeatMs > 0 ? now - r.lastHeartbeatMs : null,
-      })),
+        };
+      }),
       operators: [...this.operators.values()].map((op) => ({
         regionId: op.regionId,
         kind: op.kind,
@@ -332,6 +435,12 @@ export class PdLeader {
       schedulers: { ...cfg.enabled },
     };
   }
+}
+
+function sum(regions: readonly HostedRegion[], f: (r: HostedRegion) => number | undefined): number {
+  let n = 0;
+  for (const r of regions) n += f(r) ?? 0;
+  return Math.round(n * 10) / 10;
 }
 
 function metaOf(h: HostedRegion): RegionMeta {

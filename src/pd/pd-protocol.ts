@@ -7,6 +7,12 @@
 //   PdTag.Admin      anyone -> PD leader. header PdAdmin. ok: header {ok: true, ...}.
 //   PdTag.CreatePeer PD-driven leader -> store. groupId = region id. header {}. The store opens
 //                    an empty replica of the region (it waits for the leader's snapshot).
+//   PdTag.AllocId    a new store (before it starts) -> PD leader. header {kind: 'store'}.
+//                    ok: header {id}. Refused SERVER_BUSY during the new leader's warm-up (the
+//                    configured stores have not all registered yet).
+//   KvTag.Regions    client -> a PD node running on its own (pd-main.ts). ok: header
+//                    RegionsReply with `regions` = PD's route table (a store hosting PD answers
+//                    with its own regions plus `pdRoutes` when it leads PD).
 //
 // A PD node that is not the leader answers NOT_LEADER with the leader's address when it knows it
 // (the KvErrorHeader shape), so callers follow it.
@@ -19,6 +25,7 @@ export enum PdTag {
   Cluster = 9,
   Admin = 10,
   CreatePeer = 11,
+  AllocId = 12,
 }
 
 /** The Raft group id of the placement driver (region ids never take it). */
@@ -36,6 +43,13 @@ export interface HostedRegion {
   readonly caughtUpLearners?: readonly string[];
   /** Only when leading: peers not heard from recently. */
   readonly downPeers?: readonly string[];
+  /** Only when leading: peers (voters or learners) far behind the commit index or waiting for a snapshot. */
+  readonly pendingPeers?: readonly string[];
+  /** Requests served by this replica per second since the last heartbeat (reads may be served by followers). */
+  readonly readsPerSec?: number;
+  readonly writesPerSec?: number;
+  readonly readBytesPerSec?: number;
+  readonly writeBytesPerSec?: number;
 }
 
 export interface StoreHeartbeat {
@@ -50,7 +64,7 @@ export interface StoreHeartbeat {
 export interface Instruction {
   readonly regionId: string;
   readonly step:
-    | { readonly kind: 'split'; readonly splitKey: string | null } // wire key (protocol.ts toWireKey)
+    | { readonly kind: 'split'; readonly splitKey: string | null; readonly newRegionId?: string } // wire key (protocol.ts toWireKey); the id PD allocated
     | { readonly kind: 'transferLeader'; readonly to: string }
     | { readonly kind: 'addLearner'; readonly store: string }
     | { readonly kind: 'promote'; readonly store: string }
@@ -80,12 +94,21 @@ export interface StoreSummary extends StoreEntry {
   readonly availableBytes: number;
   /** Offline stores: true once no region has a replica on it (it can be stopped). */
   readonly drained: boolean;
+  /** Sums over the store's replicas (per second). */
+  readonly readsPerSec: number;
+  readonly writesPerSec: number;
 }
 
 export interface RegionSummary {
   readonly region: RegionInfo;
   readonly keys: number;
   readonly bytes: number;
+  readonly readsPerSec: number;
+  readonly writesPerSec: number;
+  readonly readBytesPerSec: number;
+  readonly writeBytesPerSec: number;
+  readonly pendingPeers: readonly string[];
+  readonly downPeers: readonly string[];
   readonly lastHeartbeatAgoMs: number | null;
 }
 

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { type Logger, silentLogger } from '../log/logger.js';
-import { KvErrorCode, type KvErrorHeader } from '../kv/protocol.js';
+import { KvErrorCode, type KvErrorHeader, KvTag, type RegionsReply } from '../kv/protocol.js';
 import { Role } from '../raft/core/types.js';
 import { RaftNode } from '../raft/runtime/raft-node.js';
 import { RaftNodeError } from '../raft/runtime/errors.js';
@@ -26,7 +26,14 @@ export interface PdServerOptions extends PdLeaderOptions {
   readonly tickMs?: number;
   readonly electionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
+  /**
+   * A PD node running on its own (pd-main.ts): it answers clients' KvTag.Regions with PD's route
+   * table. Inside a store the store answers them (its own regions, plus PD's routes when it leads).
+   */
+  readonly serveRoutes?: boolean;
 }
+
+const PD_TAGS = [PdTag.Heartbeat, PdTag.Cluster, PdTag.Admin, PdTag.AllocId];
 
 export class PdServer {
   readonly leader: PdLeader;
@@ -69,7 +76,7 @@ export class PdServer {
       },
     });
     if (node.isLeader) s.leader.start();
-    RpcRouter.of(o.transport).register([PdTag.Heartbeat, PdTag.Cluster, PdTag.Admin], s.handler);
+    RpcRouter.of(o.transport).register(o.serveRoutes ? [...PD_TAGS, KvTag.Regions] : PD_TAGS, s.handler);
     return s;
   }
 
@@ -89,6 +96,13 @@ export class PdServer {
           return encodeEnvelope(0, this.leader.cluster());
         case PdTag.Admin:
           return encodeEnvelope(0, await this.leader.admin(req.header as PdAdmin));
+        case PdTag.AllocId: {
+          const kind = (req.header as { kind?: unknown } | undefined)?.kind;
+          if (kind !== 'store') throw new PdError('INVALID_PARAMETER', `AllocId hands out store ids only (kind 'store'), got ${JSON.stringify(kind)}`);
+          return encodeEnvelope(0, { id: await this.leader.allocId('store') });
+        }
+        case KvTag.Regions:
+          return encodeEnvelope(0, { storeId: this.o.nodeId, regions: this.leader.routes() } satisfies RegionsReply);
         default:
           throw new PdError('INVALID_PARAMETER', `unknown PD request tag ${req.tag}`);
       }
@@ -110,7 +124,7 @@ export class PdServer {
   }
 
   async stop(): Promise<void> {
-    RpcRouter.of(this.o.transport).unregister([PdTag.Heartbeat, PdTag.Cluster, PdTag.Admin], this.handler);
+    RpcRouter.of(this.o.transport).unregister(this.o.serveRoutes ? [...PD_TAGS, KvTag.Regions] : PD_TAGS, this.handler);
     this.leader.stop();
     await this.node.stop();
   }

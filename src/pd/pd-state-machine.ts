@@ -24,7 +24,9 @@ export type PdCommand =
   | { readonly type: 'putStore'; readonly id: string; readonly address: string }
   | { readonly type: 'setStoreState'; readonly id: string; readonly state: StoreState }
   | { readonly type: 'putRegion'; readonly meta: string } // encodeRegionMeta, as text
-  | { readonly type: 'setScheduler'; readonly name: SchedulerName; readonly enabled: boolean };
+  | { readonly type: 'setScheduler'; readonly name: SchedulerName; readonly enabled: boolean }
+  /** Hands out a fresh id: 's<n>' for a store, 'r<n>' for a region; never one in the map. */
+  | { readonly type: 'allocId'; readonly kind: 'store' | 'region' };
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -42,7 +44,7 @@ export function newerEpoch(a: RegionMeta, b: RegionMeta): boolean {
   return a.epoch.version > b.epoch.version || (a.epoch.version === b.epoch.version && a.epoch.confVer > b.epoch.confVer);
 }
 
-function overlaps(a: RegionMeta, b: RegionMeta): boolean {
+export function overlaps(a: RegionMeta, b: RegionMeta): boolean {
   const aEndsBeforeB = a.endKey.length > 0 && compareBytes(a.endKey, b.startKey) <= 0;
   const bEndsBeforeA = b.endKey.length > 0 && compareBytes(b.endKey, a.startKey) <= 0;
   return !aEndsBeforeB && !bEndsBeforeA;
@@ -52,6 +54,8 @@ export class PdStateMachine implements StateMachine<Uint8Array> {
   readonly stores = new Map<string, StoreRecord>();
   readonly regions = new Map<string, RegionMeta>();
   readonly schedulers: Record<SchedulerName, boolean> = { split: true, leaderBalance: true, replicaBalance: true, replaceDown: true };
+  /** The next number allocId may hand out. invariant: only rises */
+  private nextId = 1;
   /** invariant: applied <= the group's commit index */
   private applied = 0;
   /** Called after each applied batch (the PD leader reacts to map changes). */
@@ -95,6 +99,14 @@ export class PdStateMachine implements StateMachine<Uint8Array> {
       case 'setScheduler':
         this.schedulers[c.name] = c.enabled;
         return { ok: true };
+      case 'allocId': {
+        // Skips ids taken by configured stores and regions (static stores are often 's1', 's2', ...).
+        const name = (n: number): string => (c.kind === 'store' ? `s${n}` : `r${n}`);
+        while (c.kind === 'store' ? this.stores.has(name(this.nextId)) : this.regions.has(name(this.nextId))) this.nextId++;
+        const id = name(this.nextId);
+        this.nextId++;
+        return { ok: true, id };
+      }
       default:
         throw new Error(`unknown PD command ${JSON.stringify(c)}`);
     }
@@ -105,12 +117,13 @@ export class PdStateMachine implements StateMachine<Uint8Array> {
       stores: [...this.stores.values()],
       regions: [...this.regions.values()].map((m) => dec.decode(encodeRegionMeta(m))),
       schedulers: this.schedulers,
+      nextId: this.nextId,
     };
     return { index: this.applied, data: enc.encode(JSON.stringify(image)) };
   }
 
   loadSnapshot(image: SnapshotImage): void {
-    const j = JSON.parse(dec.decode(image.data)) as { stores: StoreRecord[]; regions: string[]; schedulers: Record<SchedulerName, boolean> };
+    const j = JSON.parse(dec.decode(image.data)) as { stores: StoreRecord[]; regions: string[]; schedulers: Record<SchedulerName, boolean>; nextId?: number };
     this.stores.clear();
     for (const s of j.stores) this.stores.set(s.id, s);
     this.regions.clear();
@@ -119,6 +132,7 @@ export class PdStateMachine implements StateMachine<Uint8Array> {
       this.regions.set(m.id, m);
     }
     Object.assign(this.schedulers, j.schedulers);
+    this.nextId = j.nextId ?? 1;
     this.applied = image.index;
     this.onChange?.();
   }

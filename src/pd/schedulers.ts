@@ -408,13 +408,13 @@ function mostFirst(stores: readonly StoreView[], count: (id: string) => number):
   return [...stores].sort((a, b) => count(b.id) - count(a.id) || byId(a.id, b.id));
 }
 
-/** A region with a replica on `from` that can move to `to`: none of its replicas is down. Followers go before leaders. */
+/** A region with a replica on `from` that can move to `to`: none of its replicas is down or still catching up. Followers go before leaders. */
 function replicaToMove(round: Round, from: string, to: string): RegionView | undefined {
   let best: RegionView | undefined;
   for (const r of round.regions) {
     const peers = peersOf(r.meta);
     if (!peers.includes(from) || peers.includes(to) || !schedulable(round, r)) continue;
-    if (r.downPeers.length > 0 || peers.some((p) => isLost(round, p))) continue;
+    if (r.downPeers.length > 0 || r.pendingPeers.length > 0 || peers.some((p) => isLost(round, p))) continue;
     if (r.leader !== from) return r;
     best ??= r;
   }
@@ -479,7 +479,8 @@ function tryLeaderMove(round: Round, stores: readonly StoreView[], count: (id: s
     for (const r of round.regions) {
       if (r.leader !== from.id || !schedulable(round, r)) continue;
       const to = [...r.meta.voters]
-        .filter((v) => v !== from.id && healthy(round, v))
+        // Never to a replica the leader cannot reach or that lags (down or pending peers).
+        .filter((v) => v !== from.id && healthy(round, v) && !r.downPeers.includes(v) && !r.pendingPeers.includes(v))
         .sort((a, b) => count(a) - count(b) || byId(a, b))[0];
       if (to === undefined || count(from.id) - count(to) <= Math.max(tol, 1)) continue;
       if (best === undefined || count(to) < count(best.to)) best = { r, to };

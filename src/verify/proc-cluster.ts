@@ -13,6 +13,8 @@ import { RaftClient } from '../client/raft-client.js';
 const MAIN = fileURLToPath(new URL('../server/node-main.js', import.meta.url));
 /** The KV store process (same flags plus the store's own: see src/kv/store/store-main.ts). */
 export const KV_STORE_MAIN = fileURLToPath(new URL('../kv/store/store-main.js', import.meta.url));
+/** A placement driver node on its own (src/pd/pd-main.ts). */
+export const PD_MAIN = fileURLToPath(new URL('../pd/pd-main.js', import.meta.url));
 
 /**
  * A free port below the kernel's ephemeral range (32768+ on Linux). Ports inside that range can
@@ -38,6 +40,8 @@ export interface ProcNode {
   readonly dataDir: string;
   proc: ChildProcess | undefined;
   stderr: string;
+  /** The JSON of the node's last READY line (its id, address, pid). */
+  ready?: Record<string, unknown>;
 }
 
 export class ProcCluster {
@@ -75,14 +79,18 @@ export class ProcCluster {
     return [...this.nodes.values()].map((n) => `${n.id}=127.0.0.1:${n.port}`).join(',');
   }
 
-  /** Starts a node; resolves when it prints READY (rejects if it exits first). */
-  start(id: string, args: string[] = []): Promise<void> {
+  /**
+   * Starts a node; resolves when it prints READY (rejects if it exits first). `withoutId`: no
+   * --id and no --peers (a store that joins and gets its id from the placement driver).
+   */
+  start(id: string, args: string[] = [], o: { withoutId?: boolean } = {}): Promise<void> {
     const n = this.nodes.get(id)!;
     n.stderr = '';
     // RAFTKV_NODE_FLAGS passes extra Node flags to node processes (e.g. --cpu-prof for profiling).
     const flags = (process.env['RAFTKV_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
     const env = this.faultsFile ? { ...process.env, RAFTKV_FAULTS_FILE: this.faultsFile } : process.env;
-    const proc = spawn(process.execPath, [...flags, this.main, '--id', id, '--listen', `127.0.0.1:${n.port}`, '--peers', this.peersArg(), '--data', n.dataDir, ...this.extraArgs, ...args], {
+    const idArgs = o.withoutId ? [] : ['--id', id, '--peers', this.peersArg()];
+    const proc = spawn(process.execPath, [...flags, this.main, ...idArgs, '--listen', `127.0.0.1:${n.port}`, '--data', n.dataDir, ...this.extraArgs, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
     });
@@ -92,7 +100,11 @@ export class ProcCluster {
       let out = '';
       proc.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('READY ')) resolve();
+        const m = /READY (\{.*\})\r?\n/.exec(out);
+        if (m) {
+          n.ready = JSON.parse(m[1]!) as Record<string, unknown>;
+          resolve();
+        }
       });
       proc.once('exit', (code) => reject(new Error(`node ${id} exited with ${code} before READY: ${n.stderr.trim()}`)));
     });

@@ -3,7 +3,10 @@
 // decommissioned store is emptied, and the client sees no error and loses nothing throughout.
 
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { RegionPeer } from '../../src/kv/store/region-peer.js';
 import { createClient } from '../../src/kv/client/index.js';
 import type { ClusterReply } from '../../src/pd/pd-protocol.js';
 import type { LocalCluster } from './helpers.js';
@@ -166,6 +169,44 @@ test('a store down longer than storeDownAfterMs has its replicas rebuilt on anot
     await w.stop();
     assert.deepEqual(w.errors, []);
     assert.ok(w.acked.size > 100, `writes went on (${w.acked.size})`);
+    await checkAll(kv, w.acked);
+  } finally {
+    await w?.stop();
+    await kv.close();
+    await c.close();
+  }
+});
+
+test('a store restarted without one of its regions (its directory lost) gets it back through PD: the lost peer is replaced by a new one, filled by a snapshot', { timeout: 60_000 }, async () => {
+  const c = await localCluster(3, { engine: 'memory', splitKeys: ['h', 'p'], pd: { ...PD, scheduler: { splitMaxKeys: 0 } } });
+  const kv = createClient({ endpoints: [...c.addresses.values()], timeoutMs: 20_000 });
+  let w: ReturnType<typeof writers> | undefined;
+  try {
+    for (let i = 0; i < 60; i++) await kv.put(`k${String(i).padStart(3, '0')}`, `v${i}`);
+    await until('PD sees 3 regions with leaders', () => pdView(c).regions.filter((r) => r.region.leader).length === 3, 20_000);
+    const victim = ['s3', 's2'].find((id) => !c.stores.get(id)!.pdServer?.node.isLeader)!;
+    const confVerBefore = pdView(c).regions.find((r) => r.region.id === '2')!.region.epoch.confVer;
+    await c.stopOne(victim);
+    rmSync(RegionPeer.dirOf(join(c.root, victim), '2'), { recursive: true, force: true });
+    const restarted = await c.start(victim);
+    assert.equal(restarted.regions.has('2'), false, 'the store came back without region 2');
+    // Writers keep going meanwhile (region 2 holds the k... keys: 'h' <= 'k' < 'p').
+    w = writers(kv, 3);
+    await until(
+      `${victim} is a voter of region 2 again, through a removal and a re-add (confVer +3)`,
+      () => {
+        const r = pdView(c).regions.find((x) => x.region.id === '2')!;
+        return r.region.voters.some((v) => v.id === victim) && r.region.voters.length === 3 && r.region.learners.length === 0 && r.region.epoch.confVer >= confVerBefore + 3 && pdView(c).operators.length === 0;
+      },
+      30_000,
+      () => JSON.stringify(pdView(c).regions.map((r) => [r.region.id, r.region.voters.map((v) => v.id), r.region.learners.map((v) => v.id), r.region.epoch])) + JSON.stringify(pdView(c).operators),
+    );
+    await w.stop();
+    assert.deepEqual(w.errors, []);
+    const leader = await c.leaderOf('2');
+    const keys = leader.regions.get('2')!.kv.keyCount();
+    await until(`${victim}'s new replica holds all ${keys} keys`, () => restarted.regions.get('2')?.kv.keyCount() === keys, 20_000);
+    assert.ok(restarted.recentEvents.some((e) => e.type === 'snapshot-installed' && e.regionId === '2'), 'filled by a snapshot from the leader');
     await checkAll(kv, w.acked);
   } finally {
     await w?.stop();

@@ -56,3 +56,14 @@ test('the map and the scheduler switches travel in snapshots', () => {
   assert.equal(copy.schedulers.leaderBalance, false);
   assert.equal(copy.schedulers.split, true);
 });
+
+test('allocId hands out ids never seen before, skipping configured ones, and keeps counting after a snapshot', () => {
+  const sm = new PdStateMachine();
+  apply(sm, { type: 'putStore', id: 's1', address: 'a:1' }, { type: 'putStore', id: 's2', address: 'a:2' }, regionCommand(region('r1', '', '', 1, 1)));
+  const ids = apply(sm, { type: 'allocId', kind: 'store' }, { type: 'allocId', kind: 'region' }, { type: 'allocId', kind: 'store' }).map((r) => (r as { id: string }).id);
+  // s1, s2 are taken; the counter is shared, so the region gets the next number after s3.
+  assert.deepEqual(ids, ['s3', 'r4', 's5']);
+  const copy = new PdStateMachine();
+  copy.loadSnapshot(sm.saveSnapshot());
+  assert.deepEqual((apply(copy, { type: 'allocId', kind: 'region' })[0] as { id: string }).id, 'r6', 'the counter travels in the snapshot');
+});

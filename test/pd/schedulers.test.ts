@@ -41,6 +41,7 @@ interface RegionOpts {
   version?: number;
   confVer?: number;
   downPeers?: string[];
+  pendingPeers?: string[];
   lastHeartbeatMs?: number;
 }
 
@@ -59,6 +60,7 @@ function region(id: string, voters: string[], leader: string, o: RegionOpts = {}
     bytes: o.bytes ?? 1000,
     caughtUpLearners: [],
     downPeers: o.downPeers ?? [],
+    pendingPeers: o.pendingPeers ?? [],
     lastHeartbeatMs: o.lastHeartbeatMs ?? NOW - 500,
   };
 }
@@ -349,6 +351,12 @@ test('leader balance: one transfer per source store per round, to the voter lead
   // Only to a voter of the region: the empty s4 holds no replica of r1..r6, and s2/s3 are close enough to s1.
   const spread = [...ids(3, 'r').map((id) => region(id, v, 's1')), region('r4', v, 's2'), region('r5', v, 's2'), region('r6', v, 's3'), region('r7', v, 's3')];
   assert.deepEqual(runSchedulers(cluster([...stores, store('s4')], spread), config(only('leaderBalance'))), []);
+  // Never to a voter the leader reports down or lagging (it may have lost its replica): s2 is
+  // skipped for the next best, s3.
+  const s2Down = ids(6, 'r').map((id) => region(id, v, 's1', { downPeers: ['s2'] }));
+  assert.deepEqual(runSchedulers(cluster(stores, s2Down), config(only('leaderBalance'))).map((o) => o.steps), [[{ kind: 'transferLeader', to: 's3' }]]);
+  const bothBad = ids(6, 'r').map((id) => region(id, v, 's1', { downPeers: ['s2'], pendingPeers: ['s3'] }));
+  assert.deepEqual(runSchedulers(cluster(stores, bothBad), config(only('leaderBalance'))), []);
 });
 
 test('replica balance: moves from the fullest to the emptiest store, spread over targets, followers first', () => {
@@ -375,6 +383,9 @@ test('replica balance: moves from the fullest to the emptiest store, spread over
   // A region with a down peer is not a balance candidate.
   const sick = ids(4, 'r').map((id) => region(id, v, 's1', { downPeers: ['s2'] }));
   assert.deepEqual(runSchedulers(cluster(ids(4).map((s) => store(s)), sick), config(only('replicaBalance'))), []);
+  // Nor is one with a replica still catching up (a pending peer).
+  const catchingUp = ids(4, 'r').map((id) => region(id, v, 's1', { pendingPeers: ['s3'] }));
+  assert.deepEqual(runSchedulers(cluster(ids(4).map((s) => store(s)), catchingUp), config(only('replicaBalance'))), []);
   // A store that is not healthy (never heard from) receives nothing.
   assert.deepEqual(runSchedulers(cluster([...ids(3).map((s) => store(s)), store('s4', { lastHeartbeatMs: 0 })], regions), config(only('replicaBalance'))), []);
 });

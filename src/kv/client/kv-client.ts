@@ -66,8 +66,12 @@ export class KvClient {
   private lockCounter = 0;
 
   constructor(o: KvClientOptions) {
-    if (!o || !Array.isArray(o.endpoints) || o.endpoints.length === 0) throw new KvClientError('INVALID_ARGUMENT', 'at least one endpoint ("host:port") is needed');
-    for (const e of o.endpoints) {
+    const endpoints = o?.endpoints ?? [];
+    const pdEndpoints = o?.pdEndpoints ?? [];
+    if (!Array.isArray(endpoints) || !Array.isArray(pdEndpoints) || endpoints.length + pdEndpoints.length === 0) {
+      throw new KvClientError('INVALID_ARGUMENT', 'at least one endpoint ("host:port" of a store, or of a placement driver node in pdEndpoints) is needed');
+    }
+    for (const e of [...endpoints, ...pdEndpoints]) {
       if (typeof e !== 'string' || !parseAddress(e)) throw new KvClientError('INVALID_ARGUMENT', `bad endpoint '${String(e)}' (want host:port)`);
     }
     this.timeoutMs = positive(o.timeoutMs, 10_000, 'timeoutMs');
@@ -81,7 +85,7 @@ export class KvClient {
     this.ownsTransport = !o.transport;
     this.transport =
       o.transport ?? new TcpTransport({ nodeId: `kvclient-${randomBytes(6).toString('hex')}`, cluster: o.cluster ?? 'raftkv', logger: quiet, requestTimeoutMs: attemptTimeoutMs });
-    this.router = new Router(this.transport, o.endpoints, this.life, attemptTimeoutMs);
+    this.router = new Router(this.transport, endpoints, this.life, attemptTimeoutMs, pdEndpoints);
     this.rpc = new RegionRpc(this.transport, this.router, this.callIds, this.life, { clientId: this.clientId, attemptTimeoutMs, maxRetries });
     this.exec = new Executor(this.rpc, this.router, this.callIds, this.life, maxRetries);
     if (o.batching !== false) {

@@ -24,6 +24,10 @@ export class Router {
   readonly table = new RouteTable();
   /** Transport ids of the configured endpoints ('@host:port'). */
   readonly endpointIds: readonly string[];
+  /** Transport ids of the placement driver's nodes ('@host:port'): asked first on every refresh. */
+  readonly pdIds: readonly string[];
+  /** PD's leader when last heard of (a transport id), asked before the other PD nodes. */
+  private pdLeader: string | undefined;
   /** address -> the transport id used for it. */
   private readonly byAddress = new Map<string, string>();
   /** node id -> address. */
@@ -37,8 +41,13 @@ export class Router {
     endpoints: readonly string[],
     private readonly life: Lifecycle,
     private readonly attemptTimeoutMs: number,
+    pdEndpoints: readonly string[] = [],
   ) {
     this.endpointIds = endpoints.map((e) => {
+      this.registerPeer(addressId(e), e);
+      return addressId(e);
+    });
+    this.pdIds = pdEndpoints.map((e) => {
       this.registerPeer(addressId(e), e);
       return addressId(e);
     });
@@ -118,7 +127,12 @@ export class Router {
       if (at >= 0) sources.splice(at, 1);
       sources.unshift(first);
     }
-    const seenAddresses = new Set(eps.map((e) => e.slice(1)));
+    // PD's route table first (its leader, when known), then the stores.
+    const pd = this.pdLeader ? [this.pdLeader, ...this.pdIds.filter((x) => x !== this.pdLeader)] : [...this.pdIds];
+    sources.splice(first !== undefined ? 1 : 0, 0, ...pd);
+    const pdSources = new Set<string>(pd);
+    const hinted = new Set<string>();
+    const seenAddresses = new Set([...eps, ...pd].map((e) => e.slice(1)));
     for (const r of this.table.all()) {
       for (const p of r.voters) {
         if (!seenAddresses.has(p.address) && !sources.includes(p.id) && !sources.some((x) => this.transportId(x) === this.transportId(p.id))) {
@@ -129,7 +143,8 @@ export class Router {
     }
     let changed = false;
     let answered = false;
-    for (const src of sources) {
+    for (let i = 0; i < sources.length; i++) {
+      const src = sources[i]!;
       if (this.life.closed) break;
       const timeoutMs = Math.min(this.attemptTimeoutMs, deadline - Date.now());
       if (timeoutMs <= 0) break;
@@ -139,8 +154,21 @@ export class Router {
         if (res.tag !== 0) {
           const e = res.header as KvErrorHeader;
           this.lastError = `${src}: ${e.code}: ${e.message}`;
+          // A PD node that does not lead names its leader: ask it next.
+          if (pdSources.has(src) && e.code === 'NOT_LEADER' && e.leaderAddress && parseAddress(e.leaderAddress)) {
+            const leader = addressId(e.leaderAddress);
+            this.registerPeer(leader, e.leaderAddress);
+            const tid = this.transportId(leader) ?? leader;
+            // Each hint is followed once per refresh (two nodes with stale hints must not ping-pong).
+            if (tid !== src && !hinted.has(tid)) {
+              hinted.add(tid);
+              pdSources.add(tid);
+              sources.splice(i + 1, 0, tid);
+            }
+          }
           continue;
         }
+        if (pdSources.has(src)) this.pdLeader = src;
         const reply = res.header as RegionsReply;
         if (!Array.isArray(reply.regions)) {
           this.lastError = `${src}: malformed Regions reply`;

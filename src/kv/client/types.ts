@@ -7,8 +7,14 @@ import type { Key, Value } from './keys.js';
 export type { Key, Value, ReadConsistency };
 
 export interface KvClientOptions {
-  /** "host:port" of any stores; the route table is fetched from them. */
+  /** "host:port" of any stores; the route table is fetched from them. May be empty with pdEndpoints. */
   endpoints: string[];
+  /**
+   * "host:port" of placement driver nodes (PD processes, or stores hosting PD). When given, every
+   * route refresh (at start, after a split or a stale-epoch refusal) asks PD's leader first, then
+   * the stores. Default none: routes come from the stores alone.
+   */
+  pdEndpoints?: string[];
   /** Total time of one call, retries included. Default 10,000 ms. */
   timeoutMs?: number;
   /** Time of one attempt. Default 3,000 ms. */

@@ -110,8 +110,16 @@ export class KvService {
       }
       op = KvOp[cmd.op] ?? 'Unknown';
       if (!peer) throw new KvError(KvErrorCode.NO_REGION_FOUND, `store ${this.store.nodeId} hosts no region '${groupId}'`);
-      const res = READ_OPS.has(cmd.op) ? await this.read(peer, h, cmd, body) : await this.write(peer, h, cmd, body);
+      const reading = READ_OPS.has(cmd.op);
+      const res = reading ? await this.read(peer, h, cmd, body) : await this.write(peer, h, cmd, body);
       this.metrics.record(op, undefined, performance.now() - started);
+      if (reading) {
+        peer.traffic.reads++;
+        peer.traffic.readBytes += res.byteLength;
+      } else {
+        peer.traffic.writes++;
+        peer.traffic.writeBytes += body.byteLength;
+      }
       return res;
     } catch (err) {
       const e = this.toError(err, groupId);
@@ -157,9 +165,11 @@ export class KvService {
    * A split decided by the placement driver (no client call id: a split that applied already
    * is refused at apply time by its version check). TOO_SMALL_TO_SPLIT and the rest as KvError.
    */
-  async proposeSplit(peer: RegionPeer, splitKey: Uint8Array | null): Promise<void> {
+  async proposeSplit(peer: RegionPeer, splitKey: Uint8Array | null, newRegionId?: string): Promise<void> {
     if (!peer.node.isLeader) throw peer.node.notLeaderError();
-    const cmd = this.stampSplit(peer, { op: KvOp.RangeSplit, splitKey, newRegionId: '', expectVersion: 0, voters: [], learners: [] });
+    const stamped = this.stampSplit(peer, { op: KvOp.RangeSplit, splitKey, newRegionId: '', expectVersion: 0, voters: [], learners: [] });
+    // PD allocates the new region's id; a split asked of the region directly derives one.
+    const cmd = newRegionId ? { ...stamped, newRegionId } : stamped;
     const raw = await this.store.server.writeTo(peer.id, {}, encodeCommand(cmd));
     const res = decodeEnvelope<unknown>(raw);
     if (res.tag === 0) {

@@ -272,10 +272,13 @@ export class KvStore {
   }
 
   /** A split decided by the placement driver (on the region's leader). */
-  async splitRegion(regionId: string, splitKey: Uint8Array | null): Promise<void> {
+  async splitRegion(regionId: string, splitKey: Uint8Array | null, newRegionId?: string): Promise<void> {
     const peer = this.regions.get(regionId);
     if (!peer) throw new Error(`store ${this.nodeId} hosts no region '${regionId}'`);
-    await this.service.proposeSplit(peer, splitKey);
+    if (newRegionId !== undefined && (this.regions.has(newRegionId) || this.creating.has(newRegionId) || RegionPeer.exists(this.o.dataDir, newRegionId))) {
+      throw new Error(`refused: region id '${newRegionId}' is in use on store ${this.nodeId}`);
+    }
+    await this.service.proposeSplit(peer, splitKey, newRegionId);
   }
 
   /** Asks another store to open an empty replica of a region (before adding it as a learner). */

@@ -12,6 +12,7 @@ import { type KvErrorHeader, fromWireKey, KvErrorCode } from '../protocol.js';
 import { decodeEnvelope, encodeEnvelope } from '../../raft/runtime/rpc-router.js';
 import type { HeartbeatReply, HostedRegion, Instruction, StoreHeartbeat } from '../../pd/pd-protocol.js';
 import { PdTag } from '../../pd/pd-protocol.js';
+import { ProgressState } from '../../raft/core/types.js';
 import type { KvStore } from './kv-store.js';
 
 export interface PdEndpoint {
@@ -30,6 +31,8 @@ export interface PdWorkerOptions {
 
 /** A learner within this many entries of the commit index counts as caught up. */
 const CAUGHT_UP_LAG = 16;
+/** A live peer this many entries behind (or waiting for a snapshot) is pending: not moved meanwhile. */
+const PENDING_LAG = 1000;
 
 export class PdWorker {
   private timer: NodeJS.Timeout | undefined;
@@ -40,6 +43,9 @@ export class PdWorker {
   lastError = '';
   /** When the last "PD unreachable" warning was logged (ms): one every 10 s at most. */
   private warnedAtMs = 0;
+  /** Each region's traffic counters at the last report, and when (for rates). */
+  private lastTraffic = new Map<string, { reads: number; writes: number; readBytes: number; writeBytes: number }>();
+  private lastReportMs = 0;
 
   constructor(
     private readonly store: KvStore,
@@ -68,18 +74,31 @@ export class PdWorker {
 
   private async report(): Promise<StoreHeartbeat> {
     const regions: HostedRegion[] = [];
+    const now = Date.now();
+    const elapsedSec = this.lastReportMs > 0 ? Math.max(0.001, (now - this.lastReportMs) / 1000) : 0;
+    this.lastReportMs = now;
+    const traffic = new Map<string, { reads: number; writes: number; readBytes: number; writeBytes: number }>();
     for (const r of this.store.sortedRegions()) {
       const info = this.store.service.info(r);
+      const t = { ...r.traffic };
+      traffic.set(r.id, t);
+      const before = this.lastTraffic.get(r.id);
+      const rate = (cur: number, prev: number | undefined): number => (before && elapsedSec > 0 ? Math.round(((cur - (prev ?? 0)) / elapsedSec) * 10) / 10 : 0);
+      const rates = { readsPerSec: rate(t.reads, before?.reads), writesPerSec: rate(t.writes, before?.writes), readBytesPerSec: rate(t.readBytes, before?.readBytes), writeBytesPerSec: rate(t.writeBytes, before?.writeBytes) };
       if (!r.node.isLeader) {
-        regions.push({ region: info, leading: false });
+        regions.push({ region: info, leading: false, ...rates });
         continue;
       }
       const st = r.node.status();
       const caughtUp = st.peers.filter((p) => p.learner && p.match + CAUGHT_UP_LAG >= st.commit).map((p) => p.id);
       const down = st.peers.filter((p) => p.id !== this.store.nodeId && !p.recentActive).map((p) => p.id);
+      const pending = st.peers
+        .filter((p) => p.id !== this.store.nodeId && p.recentActive && (p.state === ProgressState.Snapshot || p.match + PENDING_LAG < st.commit))
+        .map((p) => p.id);
       const size = r.kv.engine.approximateSize();
-      regions.push({ region: info, leading: true, keys: size.entries, bytes: size.bytes, caughtUpLearners: caughtUp, downPeers: down });
+      regions.push({ region: info, leading: true, keys: size.entries, bytes: size.bytes, caughtUpLearners: caughtUp, downPeers: down, pendingPeers: pending, ...rates });
     }
+    this.lastTraffic = traffic;
     let capacityBytes = 0;
     let availableBytes = 0;
     try {
@@ -162,7 +181,7 @@ export class PdWorker {
       const conf = node.status().confState;
       switch (s.kind) {
         case 'split':
-          await this.store.splitRegion(ins.regionId, s.splitKey === null ? null : fromWireKey(s.splitKey));
+          await this.store.splitRegion(ins.regionId, s.splitKey === null ? null : fromWireKey(s.splitKey), s.newRegionId);
           return;
         case 'transferLeader':
           await node.transferLeadership(s.to, 5000);

@@ -55,7 +55,19 @@ export interface RegionPeerContext {
   readonly callbacks: ReadonlyMap<string, NodeCallback>;
 }
 
+/** Requests a region served on this store since it opened (counters only rise). */
+export interface RegionTraffic {
+  reads: number;
+  writes: number;
+  /** Bytes of read replies and of write requests. */
+  readBytes: number;
+  writeBytes: number;
+}
+
 export class RegionPeer {
+  /** For the placement driver's read/write rates. */
+  readonly traffic: RegionTraffic = { reads: 0, writes: 0, readBytes: 0, writeBytes: 0 };
+
   private constructor(
     readonly id: string,
     readonly dir: string,

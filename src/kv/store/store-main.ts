@@ -9,12 +9,18 @@
 //     [--engine lmdb|memory] [--split-keys g,p] [--tick-ms 50] [--election-timeout-ms 500] ...
 //     [--metrics-listen 127.0.0.1:9301]   (metrics, health, status API and dashboard over HTTP)
 //     [--pd [--pd-voters s1,s2,s3] [--split-max-keys N] ...]   (the placement driver, scheduling on)
-//     [--join s1=127.0.0.1:7201,...]   (a new store joining through PD; it starts with no regions)
+//     [--join s1=127.0.0.1:7201,...]   (a new store joining through PD; it starts with no regions;
+//                                        without --id it gets one from PD, kept in <data>/store-id)
+//     [--pd-endpoints pd1=127.0.0.1:2379,...]   (PD runs in its own processes, pd-main.ts: this
+//                                        store reports to them and hosts no PD replica)
 //
 // Prints one line `READY {json}` on stdout once serving; errors in the configuration end the
 // process with exit code 2 and one line on stderr naming the problem.
 
-import { resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join as joinPath, resolve } from 'node:path';
+import { pdCall } from '../../pd/pd-client.js';
+import { PdTag } from '../../pd/pd-protocol.js';
 import { pathToFileURL } from 'node:url';
 import { type LogLevel, createLogger } from '../../log/logger.js';
 import type { NodeCallback } from '../kv-state-machine.js';
@@ -61,6 +67,8 @@ const { values } = parseArgs({
     'pd-voters': { type: 'string' },
     /** Join a running cluster through its PD ("s1=host:port,..." stores hosting PD): no static regions, PD moves replicas here. */
     join: { type: 'string' },
+    /** PD nodes running on their own (pd-main.ts), "pd1=host:port,...": report to them, host no PD. */
+    'pd-endpoints': { type: 'string' },
     'pd-heartbeat-ms': { type: 'string', default: '1000' },
     'schedule-interval-ms': { type: 'string', default: '1000' },
     'pd-warmup-ms': { type: 'string', default: '3000' },
@@ -148,8 +156,47 @@ async function fromConfig(path: string): Promise<MainConfig> {
   };
 }
 
-function fromFlags(): MainConfig {
-  const id = values.id ?? fail('--id is required (or --config file.yaml)');
+function endpointList(text: string, flag: string): Array<{ id: string; address: string }> {
+  return text
+    .split(',')
+    .filter(Boolean)
+    .map((p) => {
+      const m = /^([^=]+)=(.+)$/.exec(p) ?? fail(`bad ${flag} item '${p}' (want id=host:port of a PD node)`);
+      hostPort(m[2]!, `${flag} address of ${m[1]}`);
+      return { id: m[1]!, address: m[2]! };
+    });
+}
+
+/**
+ * A store joining without --id gets one from PD the first time and keeps it in <data>/store-id
+ * (written before the store starts: a restart comes back as the same store).
+ */
+async function storeId(): Promise<string> {
+  if (values.id) return values.id;
+  if (!values.join) fail('--id is required (or --config file.yaml; or --join, to get an id from the placement driver)');
+  const dir = resolve(values.data ?? fail('--data dir is required'));
+  const file = joinPath(dir, 'store-id');
+  if (existsSync(file)) {
+    const id = readFileSync(file, 'utf8').trim();
+    if (!id) fail(`${file} is empty`);
+    return id;
+  }
+  let id: string;
+  try {
+    id = (await pdCall<{ id: string }>({ addresses: endpointList(values.join, '--join').map((e) => e.address), timeoutMs: 30_000 }, PdTag.AllocId, { kind: 'store' })).id;
+  } catch (e) {
+    fail(`cannot get a store id from the placement driver: ${(e as Error).message}`);
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${file}.tmp`, `${id}\n`);
+  const fd = openSync(`${file}.tmp`, 'r');
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(`${file}.tmp`, file);
+  return id;
+}
+
+function fromFlags(id: string): MainConfig {
   const listen = hostPort(values.listen ?? fail('--listen host:port is required'), '--listen');
   const peers = (values.peers ?? `${id}=${values.listen}`)
     .split(',')
@@ -158,17 +205,11 @@ function fromFlags(): MainConfig {
       const m = /^([^=]+)=(.+)$/.exec(p) ?? fail(`bad --peers item '${p}' (want id=host:port)`);
       return { id: m[1]!, ...hostPort(m[2]!, `address of peer ${m[1]}`) };
     });
-  const join = values.join
-    ? values.join
-        .split(',')
-        .filter(Boolean)
-        .map((p) => {
-          const m = /^([^=]+)=(.+)$/.exec(p) ?? fail(`bad --join item '${p}' (want id=host:port of a store hosting PD)`);
-          hostPort(m[2]!, `--join address of ${m[1]}`);
-          return { id: m[1]!, address: m[2]! };
-        })
-    : undefined;
-  const pdOn = values.pd || join !== undefined;
+  const join = values.join ? endpointList(values.join, '--join') : undefined;
+  const pdEndpoints = values['pd-endpoints'] ? endpointList(values['pd-endpoints'], '--pd-endpoints') : undefined;
+  if (join && pdEndpoints) fail('--join and --pd-endpoints do not go together (--join: a new store with no regions; --pd-endpoints: a first store with the static regions)');
+  const endpoints = join ?? pdEndpoints;
+  const pdOn = values.pd || endpoints !== undefined;
   const engine = values.engine === 'memory' || values.engine === 'lmdb' ? values.engine : fail(`--engine must be lmdb or memory, got '${values.engine}'`);
   const tickMs = int('tick-ms');
   return {
@@ -183,8 +224,8 @@ function fromFlags(): MainConfig {
       ...(pdOn
         ? {
             pd: {
-              voters: values['pd-voters'] ? values['pd-voters'].split(',').filter(Boolean) : join ? [] : peers.map((p) => p.id),
-              ...(join ? { endpoints: join } : {}),
+              voters: values['pd-voters'] ? values['pd-voters'].split(',').filter(Boolean) : endpoints ? [] : peers.map((p) => p.id),
+              ...(endpoints ? { endpoints } : {}),
               heartbeatMs: int('pd-heartbeat-ms'),
               scheduleIntervalMs: int('schedule-interval-ms'),
               warmupMs: int('pd-warmup-ms'),
@@ -208,7 +249,7 @@ function fromFlags(): MainConfig {
   };
 }
 
-const cfg: MainConfig = values.config ? await fromConfig(values.config) : fromFlags();
+const cfg: MainConfig = values.config ? await fromConfig(values.config) : fromFlags(await storeId());
 const logLevel = (values['log-level'] ?? cfg.log?.level ?? 'info') as LogLevel;
 if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) fail(`--log-level must be debug, info, warn or error, got '${logLevel}'`);
 const logFormat = values['log-format'] ?? cfg.log?.format ?? 'json';
