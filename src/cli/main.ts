@@ -57,6 +57,7 @@ Examples:
   $ raftkv admin status
   $ raftkv bench --workload put --seconds 5
   $ raftkv start --config node1.yaml            one node of a real cluster
+  $ raftkv pd-server --id pd1 --listen 127.0.0.1:2379 --data ./pd1   a placement driver node of its own
 
 Commands that talk to a cluster take --endpoints host:port,... (or RAFTKV_ENDPOINTS),
 --timeout-ms and --json; see 'raftkv <command> --help'.

@@ -85,8 +85,10 @@ export interface PdConfig {
   readonly enabled: boolean;
   /** Stores hosting the PD Raft group (ids from `peers`). Default: every peer. Ignored with `join`. */
   readonly voters?: readonly string[] | undefined;
-  /** A new store joining a running cluster: the stores hosting PD. It starts with no regions; PD moves replicas to it. Default: absent. */
+  /** A new store joining a running cluster: the stores hosting PD (or PD's own processes). It starts with no regions; PD moves replicas to it. Default: absent. */
   readonly join?: readonly PeerConfig[] | undefined;
+  /** PD runs in processes of its own (`raftkv pd-server`): a first store with the static regions reports to these and hosts no PD replica. Default: absent (PD inside the stores). */
+  readonly endpoints?: readonly PeerConfig[] | undefined;
   /** How often a store reports to PD, in ms. Default 1000. */
   readonly heartbeatMs: number;
   /** How often PD's schedulers run, in ms. Default 1000. */
@@ -270,6 +272,7 @@ const pd = z
     enabled: z.boolean().default(false),
     voters: z.array(id).min(1).optional(),
     join: z.array(peer).min(1).optional(),
+    endpoints: z.array(peer).min(1).optional(),
     heartbeatMs: positiveInt(1000),
     scheduleIntervalMs: positiveInt(1000),
     warmupMs: nonNegativeInt(3000),
@@ -317,6 +320,9 @@ export const storeConfigSchema: z.ZodType<StoreConfig> = z
       if (!c.peers.some((p) => p.id === v)) problem(['pd', 'voters', i], `must be one of peers (${c.peers.map((p) => quote(p.id)).join(', ')}), got ${quote(v)}`);
     }
     if (c.pd.join && c.pd.join.some((p) => p.id === c.nodeId)) problem(['pd', 'join'], `lists the stores to join through, not this node (${quote(c.nodeId)})`);
+    if (c.pd.join && c.pd.endpoints) problem(['pd', 'endpoints'], 'does not go with pd.join (join: a new store with no regions; endpoints: a first store, PD in processes of its own)');
+    if (c.pd.endpoints && c.pd.voters) problem(['pd', 'voters'], 'does not go with pd.endpoints (PD then runs in processes of its own, not in stores)');
+    if (c.pd.endpoints && c.pd.endpoints.some((p) => p.id === c.nodeId)) problem(['pd', 'endpoints'], `lists PD's own processes, not this store (${quote(c.nodeId)})`);
     if (c.kv.maxValueBytes >= c.raft.maxEntryBytes) {
       problem(['kv', 'maxValueBytes'], `must be less than raft.maxEntryBytes (${c.raft.maxEntryBytes}) so that a write fits in one log entry, got ${c.kv.maxValueBytes}`);
     }

@@ -222,7 +222,12 @@ async function reconcile(dir: string, log: LogStore, meta: MetaStore, snaps: Sna
     if (base > snap.index) {
       throw new StorageError('CORRUPT_LOG', `${dir}/log starts at index ${base + 1}, after the latest snapshot at ${snap.index}: entries are missing`);
     }
-    if (last < snap.index || log.term(snap.index) !== snap.term) {
+    if (base === 0 && last === 0) {
+      // No entry since the snapshot was installed (a region created from an image, a follower
+      // restarted right after an install): the log's base lives only in its segments, so an
+      // empty log comes back at 0. Nothing to repair: the log starts behind the snapshot.
+      log.reset(snap.index, snap.term);
+    } else if (last < snap.index || log.term(snap.index) !== snap.term) {
       // A snapshot install was interrupted after the snapshot was written.
       logger.warn(`log does not contain the snapshot's last entry (${snap.index}, term ${snap.term}); resetting the log behind the snapshot`, {
         snapshotIndex: snap.index,

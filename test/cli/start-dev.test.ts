@@ -48,6 +48,46 @@ describe('raftkv start and dev', () => {
     assert.equal(alive(ready.pid), false, 'the store process is gone');
   });
 
+  it('pd-server: a placement driver process of its own; a store from YAML reports to it (pd.endpoints); the CLI talks to PD', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'raftkv-cli-pd-'));
+    dirs.push(dir);
+    const bad = await raftkv(['pd-server', '--listen', '127.0.0.1:1', '--data', dir]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^raftkv pd: --id is required/);
+    const [pdPort, storePort] = [await freePort(), await freePort()];
+    const pd = raftkvBackground(['pd-server', '--id', 'pd1', '--listen', `127.0.0.1:${pdPort}`, '--data', join(dir, 'pd1'), '--pd-warmup-ms', '300', '--log-level', 'warn']);
+    await pd.waitFor(/READY \{.*\}/, 20_000);
+    assert.equal((JSON.parse(/READY (\{.*\})/.exec(pd.output())![1]!) as { id: string }).id, 'pd1');
+    const file = join(dir, 's1.yaml');
+    writeFileSync(
+      file,
+      ['nodeId: s1', `listen: 127.0.0.1:${storePort}`, 'dataDir: ./s1', 'engine: memory', 'peers:', `  - { id: s1, address: "127.0.0.1:${storePort}" }`, 'pd:', `  endpoints: [{ id: pd1, address: "127.0.0.1:${pdPort}" }]`, '  heartbeatMs: 200', ''].join('\n'),
+    );
+    const store = raftkvBackground(['start', '--config', file]);
+    await store.waitFor(/READY \{.*\}/, 20_000);
+    // The store registers with its first heartbeat and PD learns region 1 from its leader.
+    const pdEp = `127.0.0.1:${pdPort}`;
+    let view: { code: number | null; stdout: string; stderr: string } | undefined;
+    for (let i = 0; i < 50; i++) {
+      view = await raftkv(['admin', 'pd', '--endpoints', pdEp, '--json']);
+      if (view.code === 0 && /"leader": ?"s1"/.test(view.stdout)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(view!.code, 0, view!.stderr);
+    const c = JSON.parse(view!.stdout) as { leader: string; stores: Array<{ id: string; address: string }>; regions: Array<{ region: { id: string; leader: string } }> };
+    assert.equal(c.leader, 'pd1');
+    assert.deepEqual(c.stores.map((s) => [s.id, s.address]), [['s1', `127.0.0.1:${storePort}`]]);
+    assert.deepEqual(c.regions.map((r) => [r.region.id, r.region.leader]), [['1', 's1']]);
+    // A client given only PD's address finds the store through PD's routes.
+    assert.equal((await raftkv(['kv', 'put', 'k', 'v', '--endpoints', pdEp])).code, 0);
+    assert.equal((await raftkv(['kv', 'get', 'k', '--endpoints', pdEp])).stdout, 'v\n');
+    for (const p of [store, pd]) {
+      const exited = new Promise<number | null>((r) => p.proc.once('exit', (code) => r(code)));
+      p.proc.kill('SIGTERM');
+      assert.equal(await exited, 0, p.output());
+    }
+  });
+
   it('dev --ephemeral --port: 3 stores the CLI can use, stopped by itself', { timeout: 60_000 }, async () => {
     const port = await threeFreePorts();
     const dev = raftkvBackground(['dev', '--ephemeral', '--port', String(port), '--exit-after-ms', '8000', '--quiet']);

@@ -114,6 +114,17 @@ test('pd: voters must be peers; a joining store does not list itself', () => {
   assert.equal(ok.pd.splitMaxKeys, 5000);
 });
 
+test('pd.endpoints: PD in processes of its own; not with join or voters, not this node', () => {
+  const ok = parseStoreConfig(`${MINIMAL}pd: { endpoints: [{ id: pd1, address: "10.0.0.9:2379" }] }\n`);
+  assert.deepEqual(ok.pd.endpoints, [{ id: 'pd1', address: '10.0.0.9:2379' }]);
+  const both = rejects(`${MINIMAL}pd: { endpoints: [{ id: pd1, address: "10.0.0.9:2379" }], join: [{ id: pd1, address: "10.0.0.9:2379" }] }\n`);
+  assert.deepEqual(both.problems.map((p) => p.path), ['pd.endpoints']);
+  const voters = rejects(`${MINIMAL}pd: { endpoints: [{ id: pd1, address: "10.0.0.9:2379" }], voters: [n1] }\n`);
+  assert.deepEqual(voters.problems.map((p) => p.path), ['pd.voters']);
+  const self = rejects(`${MINIMAL}pd: { endpoints: [{ id: n1, address: "127.0.0.1:7201" }] }\n`);
+  assert.deepEqual(self.problems.map((p) => p.path), ['pd.endpoints']);
+});
+
 test('a section given in part keeps the defaults of the fields left out', () => {
   const c = parseStoreConfig(`${MINIMAL}raft: { tickMs: 50, leaseReads: true }\nlog: { format: pretty }\n`);
   assert.equal(c.raft.tickMs, 50);

@@ -131,11 +131,11 @@ async function fromConfig(path: string): Promise<MainConfig> {
       server: c.server,
       limits: { maxKeyBytes: c.kv.maxKeyBytes, maxValueBytes: c.kv.maxValueBytes },
       splitMinKeys: c.kv.splitMinKeys,
-      ...(c.pd.enabled || c.pd.join
+      ...(c.pd.enabled || c.pd.join || c.pd.endpoints
         ? {
             pd: {
-              voters: c.pd.join ? [] : (c.pd.voters ?? c.peers.map((p) => p.id)),
-              ...(c.pd.join ? { endpoints: c.pd.join.map((p) => ({ id: p.id, address: p.address })) } : {}),
+              voters: c.pd.join || c.pd.endpoints ? [] : (c.pd.voters ?? c.peers.map((p) => p.id)),
+              ...(c.pd.join || c.pd.endpoints ? { endpoints: (c.pd.join ?? c.pd.endpoints)!.map((p) => ({ id: p.id, address: p.address })) } : {}),
               heartbeatMs: c.pd.heartbeatMs,
               scheduleIntervalMs: c.pd.scheduleIntervalMs,
               warmupMs: c.pd.warmupMs,
