@@ -322,7 +322,9 @@ export const storeConfigSchema: z.ZodType<StoreConfig> = z
     if (c.pd.join && c.pd.join.some((p) => p.id === c.nodeId)) problem(['pd', 'join'], `lists the stores to join through, not this node (${quote(c.nodeId)})`);
     if (c.pd.join && c.pd.endpoints) problem(['pd', 'endpoints'], 'does not go with pd.join (join: a new store with no regions; endpoints: a first store, PD in processes of its own)');
     if (c.pd.endpoints && c.pd.voters) problem(['pd', 'voters'], 'does not go with pd.endpoints (PD then runs in processes of its own, not in stores)');
-    if (c.pd.endpoints && c.pd.endpoints.some((p) => p.id === c.nodeId)) problem(['pd', 'endpoints'], `lists PD's own processes, not this store (${quote(c.nodeId)})`);
+    if (c.pd.endpoints && c.pd.endpoints.some((p) => c.peers.some((q) => q.id === p.id))) {
+      problem(['pd', 'endpoints'], `lists PD's own processes, whose ids must differ from the stores' (${c.peers.map((p) => quote(p.id)).join(', ')})`);
+    }
     if (c.kv.maxValueBytes >= c.raft.maxEntryBytes) {
       problem(['kv', 'maxValueBytes'], `must be less than raft.maxEntryBytes (${c.raft.maxEntryBytes}) so that a write fits in one log entry, got ${c.kv.maxValueBytes}`);
     }

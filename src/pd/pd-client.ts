@@ -27,11 +27,16 @@ export interface PdCallOptions {
   readonly cluster?: string;
   /** Default 10_000. */
   readonly timeoutMs?: number;
+  /**
+   * Retry SERVER_BUSY too (AllocId during a new PD leader's warm-up). Default false: an admin
+   * action refused SERVER_BUSY (an operator already runs on the region) is the caller's answer.
+   */
+  readonly retryBusy?: boolean;
 }
 
 const quiet = { debug() {}, info() {}, warn() {} };
 /** Answers that mean "ask again" (elsewhere or a little later). */
-const RETRIED = new Set(['NOT_LEADER', 'NO_LEADER', 'SERVER_BUSY', 'SHUTTING_DOWN']);
+const RETRIED = new Set(['NOT_LEADER', 'NO_LEADER', 'SHUTTING_DOWN']);
 
 export async function pdCall<T>(o: PdCallOptions, tag: PdTag, header: unknown): Promise<T> {
   const t = new TcpTransport({ nodeId: `pdc-${randomBytes(6).toString('hex')}`, cluster: o.cluster ?? 'raftkv', logger: quiet });
@@ -67,7 +72,7 @@ export async function pdCall<T>(o: PdCallOptions, tag: PdTag, header: unknown): 
           if (res.tag === 0) return res.header as T;
           const e = res.header as KvErrorHeader;
           last = `${address}: ${e.code}: ${e.message}`;
-          if (!RETRIED.has(e.code)) throw new PdCallError(e.code, e.message);
+          if (!RETRIED.has(e.code) && !(o.retryBusy && e.code === 'SERVER_BUSY')) throw new PdCallError(e.code, e.message);
           if (e.code === 'NOT_LEADER' && e.leaderAddress) queue.unshift(e.leaderAddress);
         } catch (e) {
           if (e instanceof PdCallError) throw e;

@@ -118,7 +118,7 @@ export class PdLeader {
   async allocId(kind: 'store' | 'region'): Promise<string> {
     // Stores configured by hand register with their first heartbeat; before the warm-up is over
     // PD may not have heard of all of them, and must not hand out one of their ids.
-    if (kind === 'store' && this.now() - this.leaderSinceMs < (this.o.warmupMs ?? 3000)) {
+    if (kind === 'store' && (this.leaderSinceMs === 0 || this.now() - this.leaderSinceMs < (this.o.warmupMs ?? 3000))) {
       throw new PdError('SERVER_BUSY', 'the placement driver leader is warming up (stores are still registering); retry shortly');
     }
     const r = await this.propose({ type: 'allocId', kind });
@@ -181,10 +181,18 @@ export class PdLeader {
         // The new region's id comes from PD's counter, allocated once per operator.
         let newRegionId = this.splitIds.get(op);
         if (newRegionId === undefined) {
-          newRegionId = await this.allocId('region');
+          try {
+            newRegionId = await this.allocId('region');
+          } catch (e) {
+            // No id this time (PD lost its leadership or quorum): the step goes out with a later heartbeat.
+            this.log.warn({ region: meta.id, err: (e as Error).message }, 'no region id allocated for a split; retrying with the next heartbeat');
+            continue;
+          }
           this.splitIds.set(op, newRegionId);
         }
-        instructions.push({ regionId: meta.id, step: { ...wireStep(step), kind: 'split', newRegionId } as Instruction['step'] });
+        // The version the split was decided on: a resend reaching the leader after the split
+        // applied (or a split decided by an earlier PD leader) is not carried out again.
+        instructions.push({ regionId: meta.id, step: { kind: 'split', splitKey: step.splitKey ? toWireKey(step.splitKey) : null, newRegionId, regionVersion: op.regionVersion } });
       } else if (step) instructions.push({ regionId: meta.id, step: wireStep(step) });
     }
     await Promise.all(changes);
@@ -203,14 +211,16 @@ export class PdLeader {
    * not applied the split creating it yet).
    */
   private replaceLost(hb: StoreHeartbeat): void {
+    // Part of the replaceDown scheduler (its switch turns it off); only for stores that are up
+    // (an offline store is being emptied anyway).
+    if (!this.sm.schedulers.replaceDown || this.sm.stores.get(hb.storeId)?.state !== 'up') return;
     const now = this.now();
     const graceMs = 3 * Math.max(1000, this.o.scheduleIntervalMs ?? 1000);
     const hosted = new Map(hb.regions.map((h) => [h.region.id, metaOf(h)]));
     for (const r of this.sm.regions.values()) {
       const key = `${hb.storeId}/${r.id}`;
       const member = r.voters.includes(hb.storeId) || r.learners.includes(hb.storeId);
-      const splitPending = [...hosted.values()].some((h) => h.epoch.version < r.epoch.version && overlaps(h, r));
-      if (!member || hosted.has(r.id) || splitPending) {
+      if (!member || hosted.has(r.id) || [...hosted.values()].some((h) => h.epoch.version < r.epoch.version && overlaps(h, r))) {
         this.missingSince.delete(key);
         continue;
       }
@@ -225,6 +235,8 @@ export class PdLeader {
       // finish): the replacement goes first. A split or an admin's operator is left to finish.
       const running = this.operators.get(r.id);
       if (running && !['balance-leader', 'balance-replica'].includes(running.kind)) continue;
+      // At most maxConcurrentMoves at once: a lost disk must not send every region a snapshot together.
+      if ([...this.operators.values()].filter((o) => o.kind === 'replace-lost').length >= this.cfg.maxConcurrentMoves) return;
       if (running) this.log.info({ region: r.id, kind: running.kind }, `operator cancelled for a lost replica: ${running.reason}`);
       this.missingSince.delete(key);
       const steps: OperatorStep[] = [{ kind: 'removePeer', store: hb.storeId }, { kind: 'addLearner', store: hb.storeId }];

@@ -64,7 +64,9 @@ export interface StoreHeartbeat {
 export interface Instruction {
   readonly regionId: string;
   readonly step:
-    | { readonly kind: 'split'; readonly splitKey: string | null; readonly newRegionId?: string } // wire key (protocol.ts toWireKey); the id PD allocated
+    // splitKey: wire key (protocol.ts toWireKey); newRegionId: the id PD allocated; regionVersion:
+    // the region's version the split was decided on (the leader skips it at any other version).
+    | { readonly kind: 'split'; readonly splitKey: string | null; readonly newRegionId?: string; readonly regionVersion?: number }
     | { readonly kind: 'transferLeader'; readonly to: string }
     | { readonly kind: 'addLearner'; readonly store: string }
     | { readonly kind: 'promote'; readonly store: string }

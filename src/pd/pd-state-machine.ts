@@ -100,9 +100,13 @@ export class PdStateMachine implements StateMachine<Uint8Array> {
         this.schedulers[c.name] = c.enabled;
         return { ok: true };
       case 'allocId': {
-        // Skips ids taken by configured stores and regions (static stores are often 's1', 's2', ...).
+        // Skips ids taken by configured stores and regions (static stores are often 's1', 's2', ...),
+        // including stores named as a region's peer that have never reported themselves.
         const name = (n: number): string => (c.kind === 'store' ? `s${n}` : `r${n}`);
-        while (c.kind === 'store' ? this.stores.has(name(this.nextId)) : this.regions.has(name(this.nextId))) this.nextId++;
+        const members = new Set<string>();
+        if (c.kind === 'store') for (const r of this.regions.values()) for (const p of [...r.voters, ...r.learners]) members.add(p);
+        const taken = (id: string): boolean => (c.kind === 'store' ? this.stores.has(id) || members.has(id) : this.regions.has(id));
+        while (taken(name(this.nextId))) this.nextId++;
         const id = name(this.nextId);
         this.nextId++;
         return { ok: true, id };

@@ -59,11 +59,15 @@ test('the map and the scheduler switches travel in snapshots', () => {
 
 test('allocId hands out ids never seen before, skipping configured ones, and keeps counting after a snapshot', () => {
   const sm = new PdStateMachine();
+  // s1, s2 registered; s3 never did, but region r1 names it as a voter (configured, not started).
   apply(sm, { type: 'putStore', id: 's1', address: 'a:1' }, { type: 'putStore', id: 's2', address: 'a:2' }, regionCommand(region('r1', '', '', 1, 1)));
   const ids = apply(sm, { type: 'allocId', kind: 'store' }, { type: 'allocId', kind: 'region' }, { type: 'allocId', kind: 'store' }).map((r) => (r as { id: string }).id);
-  // s1, s2 are taken; the counter is shared, so the region gets the next number after s3.
-  assert.deepEqual(ids, ['s3', 'r4', 's5']);
+  // The counter is shared: the region gets the next number after s4.
+  assert.deepEqual(ids, ['s4', 'r5', 's6']);
   const copy = new PdStateMachine();
   copy.loadSnapshot(sm.saveSnapshot());
-  assert.deepEqual((apply(copy, { type: 'allocId', kind: 'region' })[0] as { id: string }).id, 'r6', 'the counter travels in the snapshot');
+  assert.deepEqual((apply(copy, { type: 'allocId', kind: 'region' })[0] as { id: string }).id, 'r7', 'the counter travels in the snapshot');
+  // A learner counts as a member too.
+  apply(copy, regionCommand({ ...region('r1', '', '', 2, 2), learners: ['s8'] }));
+  assert.deepEqual((apply(copy, { type: 'allocId', kind: 'store' })[0] as { id: string }).id, 's9');
 });

@@ -83,7 +83,8 @@ export class PdWorker {
       const t = { ...r.traffic };
       traffic.set(r.id, t);
       const before = this.lastTraffic.get(r.id);
-      const rate = (cur: number, prev: number | undefined): number => (before && elapsedSec > 0 ? Math.round(((cur - (prev ?? 0)) / elapsedSec) * 10) / 10 : 0);
+      // (A replica re-created since the last report starts its counters again: no negative rate.)
+      const rate = (cur: number, prev: number | undefined): number => (before && elapsedSec > 0 ? Math.max(0, Math.round(((cur - (prev ?? 0)) / elapsedSec) * 10) / 10) : 0);
       const rates = { readsPerSec: rate(t.reads, before?.reads), writesPerSec: rate(t.writes, before?.writes), readBytesPerSec: rate(t.readBytes, before?.readBytes), writeBytesPerSec: rate(t.writeBytes, before?.writeBytes) };
       if (!r.node.isLeader) {
         regions.push({ region: info, leading: false, ...rates });
@@ -181,6 +182,10 @@ export class PdWorker {
       const conf = node.status().confState;
       switch (s.kind) {
         case 'split':
+          if (s.regionVersion !== undefined && peer.meta.epoch.version !== s.regionVersion) {
+            log.info({ step: s, version: peer.meta.epoch.version }, 'split skipped: the region changed since PD decided it (PD sees that soon)');
+            return;
+          }
           await this.store.splitRegion(ins.regionId, s.splitKey === null ? null : fromWireKey(s.splitKey), s.newRegionId);
           return;
         case 'transferLeader':

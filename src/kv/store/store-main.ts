@@ -17,7 +17,7 @@
 // Prints one line `READY {json}` on stdout once serving; errors in the configuration end the
 // process with exit code 2 and one line on stderr naming the problem.
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join as joinPath, resolve } from 'node:path';
 import { pdCall } from '../../pd/pd-client.js';
 import { PdTag } from '../../pd/pd-protocol.js';
@@ -181,9 +181,13 @@ async function storeId(): Promise<string> {
     if (!id) fail(`${file} is empty`);
     return id;
   }
+  // Replicas on disk belong to the store that wrote them: never open them under a new id.
+  if (existsSync(joinPath(dir, 'regions')) && readdirSync(joinPath(dir, 'regions')).length > 0) {
+    fail(`${dir} holds regions but no store-id file: start it with the --id it had`);
+  }
   let id: string;
   try {
-    id = (await pdCall<{ id: string }>({ addresses: endpointList(values.join, '--join').map((e) => e.address), timeoutMs: 30_000 }, PdTag.AllocId, { kind: 'store' })).id;
+    id = (await pdCall<{ id: string }>({ addresses: endpointList(values.join, '--join').map((e) => e.address), timeoutMs: 30_000, retryBusy: true }, PdTag.AllocId, { kind: 'store' })).id;
   } catch (e) {
     fail(`cannot get a store id from the placement driver: ${(e as Error).message}`);
   }
@@ -193,6 +197,9 @@ async function storeId(): Promise<string> {
   fsyncSync(fd);
   closeSync(fd);
   renameSync(`${file}.tmp`, file);
+  const dirFd = openSync(dir, 'r');
+  fsyncSync(dirFd);
+  closeSync(dirFd);
   return id;
 }
 
@@ -208,6 +215,7 @@ function fromFlags(id: string): MainConfig {
   const join = values.join ? endpointList(values.join, '--join') : undefined;
   const pdEndpoints = values['pd-endpoints'] ? endpointList(values['pd-endpoints'], '--pd-endpoints') : undefined;
   if (join && pdEndpoints) fail('--join and --pd-endpoints do not go together (--join: a new store with no regions; --pd-endpoints: a first store with the static regions)');
+  if (pdEndpoints && values['pd-voters']) fail('--pd-voters does not go with --pd-endpoints (PD then runs in processes of its own, not in stores)');
   const endpoints = join ?? pdEndpoints;
   const pdOn = values.pd || endpoints !== undefined;
   const engine = values.engine === 'memory' || values.engine === 'lmdb' ? values.engine : fail(`--engine must be lmdb or memory, got '${values.engine}'`);
