@@ -231,10 +231,11 @@ export class PdLeader {
       }
       const leaderHeardAt = this.regionStats.get(r.id)?.lastHeartbeatMs ?? 0;
       if (now - since < graceMs || leaderHeardAt <= since || !this.node.isLeader) continue;
-      // A balancing operator may be waiting on the lost replica (a leader transfer to it can never
-      // finish): the replacement goes first. A split or an admin's operator is left to finish.
+      // A scheduler's operator may be waiting on the lost replica (a leader transfer to it can
+      // never finish), and a lost replica matters more than a split: the replacement goes first.
+      // An admin's operator is left to finish (or time out).
       const running = this.operators.get(r.id);
-      if (running && !['balance-leader', 'balance-replica'].includes(running.kind)) continue;
+      if (running && !['balance-leader', 'balance-replica', 'split'].includes(running.kind)) continue;
       // At most maxConcurrentMoves at once: a lost disk must not send every region a snapshot together.
       if ([...this.operators.values()].filter((o) => o.kind === 'replace-lost').length >= this.cfg.maxConcurrentMoves) return;
       if (running) this.log.info({ region: r.id, kind: running.kind }, `operator cancelled for a lost replica: ${running.reason}`);

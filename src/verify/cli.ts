@@ -17,14 +17,16 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '6' },
     keys: { type: 'string', default: '4' },
     'unsafe-leader-local-reads': { type: 'boolean', default: false },
+    pd: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   console.log(`usage: npm run verify -- [--workload register|kv] [--time SECONDS] [--nemesis all|none|LIST] [--seed S]
-                         [--nodes N] [--clients N] [--keys N] [--unsafe-leader-local-reads]
+                         [--nodes N] [--clients N] [--keys N] [--unsafe-leader-local-reads] [--pd]
   register: one Raft group (register map); nemeses ${ALL_NEMESES.join(', ')}
   kv:       the KV store, 3 stores, several regions; nemeses ${ALL_KV_NEMESES.join(', ')}
+            --pd: the placement driver schedules meanwhile (auto split, a 4th store joins)
 example: npm run verify -- --workload kv --time 60 --nemesis all --seed 7`);
   process.exit(0);
 }
@@ -46,12 +48,12 @@ const started = Date.now();
 const log = (l: string): void => console.log(`  [${((Date.now() - started) / 1000).toFixed(1)} s] ${l}`);
 const common = { seed, timeSec: Number(values.time), clients: Number(values.clients), unsafeLeaderLocalReads: values['unsafe-leader-local-reads'], log };
 const r = kv
-  ? await runVerifyKv({ ...common, keys: values.keys === '4' ? 8 : Number(values.keys), nemesis: nemesis as KvNemesisKind[] })
+  ? await runVerifyKv({ ...common, keys: values.keys === '4' ? 8 : Number(values.keys), nemesis: nemesis as KvNemesisKind[], pd: values.pd })
   : await runVerify({ ...common, nodes: Number(values.nodes), keys: Number(values.keys), nemesis: nemesis as NemesisKind[] });
 console.log('');
 console.log(`seed ${r.seed}: ${r.ops} operations checked (${r.ok} completed, ${r.unknown} of unknown outcome; ${r.failed} failed and dropped), ${r.faults.length} faults`);
 console.log(`linearizable: ${r.linearizable}; replicas identical: ${r.replicasIdentical ? 'yes' : 'NO'}`);
 if (r.report) console.log(`\n${r.report}`);
 if (r.htmlFile) console.log(`timeline: ${r.htmlFile}`);
-console.log(`replay: npm run verify -- --workload ${values.workload} --time ${values.time} --nemesis ${values.nemesis} --seed ${seed} --nodes ${values.nodes}${values['unsafe-leader-local-reads'] ? ' --unsafe-leader-local-reads' : ''}`);
+console.log(`replay: npm run verify -- --workload ${values.workload} --time ${values.time} --nemesis ${values.nemesis} --seed ${seed} --nodes ${values.nodes}${values['unsafe-leader-local-reads'] ? ' --unsafe-leader-local-reads' : ''}${values.pd ? ' --pd' : ''}`);
 process.exit(r.linearizable === 'ok' && r.replicasIdentical ? 0 : 1);

@@ -6,10 +6,15 @@
 // applied the same index, compare their engine digests, read every key back, and check the
 // history for linearizability per key.
 //
+// With `pd`, the placement driver runs in s1..s3 and schedules during the faults: it splits
+// regions past 2 keys, and a 4th store s4 joins, so replicas and leaders move to it (learner,
+// promote, hand over, remove) while stores, PD's leader among them, are killed, paused and cut
+// off. The replicas compared at the end are then those of each region, wherever they live.
+//
 // Multi-key operations are left out on purpose: across regions they are not atomic (as in
 // RheaKV), so a model that treats them as one step would report false violations.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RaftClient } from '../client/raft-client.js';
@@ -22,6 +27,8 @@ import { checkLinearizable } from './checker.js';
 import { HistoryRecorder } from './history.js';
 import { type KvInput, type KvOutput, kvModel } from './models.js';
 import { KV_STORE_MAIN, ProcCluster } from './proc-cluster.js';
+import { pdCall } from '../pd/pd-client.js';
+import { type ClusterReply, PdTag } from '../pd/pd-protocol.js';
 import { writeHtmlTimeline } from './report.js';
 import type { VerifyResult } from './runner.js';
 
@@ -41,6 +48,8 @@ export interface KvVerifyOptions {
    * check-quorum so a cut-off leader keeps believing it leads: the bug the verifier must catch.
    */
   readonly unsafeLeaderLocalReads?: boolean;
+  /** The placement driver schedules during the run (auto split, a 4th store joins). Default false. */
+  readonly pd?: boolean;
   readonly outDir?: string;
   readonly log?: (line: string) => void;
 }
@@ -53,13 +62,17 @@ const str = (b: Buffer | null): string | null => (b === null ? null : b.toString
 export async function runVerifyKv(o: KvVerifyOptions): Promise<VerifyResult> {
   const log = o.log ?? (() => {});
   const rand = seededRand(o.seed);
-  const ids = ['s1', 's2', 's3'];
+  const ids = o.pd ? ['s1', 's2', 's3', 's4'] : ['s1', 's2', 's3'];
   const nkeys = o.keys ?? 8;
   // Keys k0..k{n-1}; the static regions split the key space between them.
   const keyOf = (i: number): string => `k${String(i).padStart(3, '0')}`;
   const splitKeys = [keyOf(Math.floor(nkeys / 3)), keyOf(Math.floor((2 * nkeys) / 3))];
-  const extra = ['--engine', 'lmdb', '--split-keys', splitKeys.join(','), '--tick-ms', '50', '--election-timeout-ms', '500', '--split-min-keys', '2', ...(o.unsafeLeaderLocalReads ? ['--unsafe-leader-local-reads', '--check-quorum', 'false'] : [])];
+  const pdFlags = ['--pd', '--pd-voters', 's1,s2,s3', '--pd-heartbeat-ms', '200', '--schedule-interval-ms', '300', '--pd-warmup-ms', '1000', '--split-max-keys', '2', '--operator-timeout-ms', '10000'];
+  const extra = ['--engine', 'lmdb', '--split-keys', splitKeys.join(','), '--tick-ms', '50', '--election-timeout-ms', '500', '--split-min-keys', '2', ...(o.pd ? pdFlags : []), ...(o.unsafeLeaderLocalReads ? ['--unsafe-leader-local-reads', '--check-quorum', 'false'] : [])];
   const cluster = await ProcCluster.create(ids, extra, { faults: true, main: KV_STORE_MAIN });
+  // s4 joins through PD (no static regions): PD moves replicas and leaders to it.
+  const joinArgs = (id: string): string[] => (o.pd && id === 's4' ? ['--join', ['s1', 's2', 's3'].map((x) => `${x}=127.0.0.1:${cluster.nodes.get(x)!.port}`).join(',')] : []);
+  const start = (id: string): Promise<void> => cluster.start(id, joinArgs(id));
   const endpoints = [...cluster.nodes.values()].map((n) => `127.0.0.1:${n.port}`);
   const servers = [...cluster.nodes.values()].map((n) => ({ id: n.id, address: `127.0.0.1:${n.port}` }));
   const recorder = new HistoryRecorder<KvInput, KvOutput>({ clock: () => performance.now() });
@@ -69,9 +82,9 @@ export async function runVerifyKv(o: KvVerifyOptions): Promise<VerifyResult> {
   let stop = false;
   const admin = createClient({ endpoints, timeoutMs: 5000 });
   try {
-    await cluster.startAll();
+    await Promise.all(ids.map(start));
     await admin.refreshRoutes();
-    log(`stores up: ${ids.join(', ')}; regions split at ${splitKeys.join(', ')} (seed ${o.seed})`);
+    log(`stores up: ${ids.join(', ')}; regions split at ${splitKeys.join(', ')}${o.pd ? '; the placement driver schedules (s4 joins, splits past 2 keys)' : ''} (seed ${o.seed})`);
 
     // ------------------------------------------------------------------ workload
     const worker = async (w: number): Promise<void> => {
@@ -144,7 +157,7 @@ export async function runVerifyKv(o: KvVerifyOptions): Promise<VerifyResult> {
         log(faults.at(-1)!);
         await cluster.kill(victim);
         await sleep(hold);
-        await cluster.start(victim);
+        await start(victim);
       } else if (kind === 'pause') {
         faults.push(`pause ${victim} for ${hold} ms`);
         log(faults.at(-1)!);
@@ -170,7 +183,8 @@ export async function runVerifyKv(o: KvVerifyOptions): Promise<VerifyResult> {
         await sleep(hold);
         cluster.setSlowSync(victim, 0);
       } else if (kind === 'transfer' && region && leader) {
-        const to = ids.filter((x) => x !== leader)[rand.int(2)]!;
+        const voters = region.voters.map((v) => v.id).filter((x) => x !== leader);
+        const to = voters.length > 0 ? voters[rand.int(voters.length)]! : ids.filter((x) => x !== leader)[rand.int(2)]!;
         faults.push(`transfer leadership of region ${region.id}: ${leader} -> ${to}`);
         log(faults.at(-1)!);
         const rc = new RaftClient({ servers, groupId: region.id, timeoutMs: 2000 });
@@ -194,7 +208,25 @@ export async function runVerifyKv(o: KvVerifyOptions): Promise<VerifyResult> {
     for (const id of ids) cluster.resume(id);
     stop = true;
     await Promise.all(workers);
-    const replicasIdentical = await converged(servers);
+    const replicasIdentical = await converged(servers, o.pd ? 90_000 : 30_000, log);
+    let placement: VerifyResult['placement'];
+    if (replicasIdentical && o.pd) {
+      const c = await pdCall<ClusterReply>({ addresses: endpoints.slice(0, 3), timeoutMs: 5000 }, PdTag.Cluster, {}).catch(() => undefined);
+      if (c) {
+        const on = (s: string): number => c.regions.filter((r) => r.region.voters.some((v) => v.id === s)).length;
+        placement = { regions: c.regions.length, votersOnS4: on('s4'), leadersOnS4: c.regions.filter((r) => r.region.leader === 's4').length };
+        log(`placement driver: ${c.regions.length} regions (ids ${c.regions.map((r) => r.region.id).join(',')}); voters per store ${ids.map((s) => `${s} ${on(s)}`).join(', ')}; leaders on s4: ${placement.leadersOnS4}`);
+      }
+    }
+    if (!replicasIdentical && o.pd) {
+      // What PD sees, for the report: regions with their members, operators in progress.
+      const c = await pdCall<ClusterReply>({ addresses: endpoints.slice(0, 3), timeoutMs: 5000 }, PdTag.Cluster, {}).catch((e: Error) => e.message);
+      log(`placement driver: ${typeof c === 'string' ? c : JSON.stringify({ regions: c.regions.map((r) => [r.region.id, r.region.leader, r.region.voters.map((v) => v.id).join(','), r.region.learners.map((v) => v.id).join(','), r.region.epoch]), operators: c.operators, stores: c.stores.map((s) => [s.id, s.state, s.down, s.regionCount]) })}`);
+      const dir = o.outDir ?? '.verify-failures';
+      mkdirSync(dir, { recursive: true });
+      for (const n of cluster.nodes.values()) writeFileSync(join(dir, `kv-seed-${o.seed}-${n.id}.log`), n.stderr);
+      log(`store logs: ${join(dir, `kv-seed-${o.seed}-<store>.log`)}`);
+    }
     const final = recorder.client('final');
     const reader = createClient({ endpoints, timeoutMs: 20_000 });
     clients.push(reader);
@@ -233,6 +265,7 @@ export async function runVerifyKv(o: KvVerifyOptions): Promise<VerifyResult> {
       replicasIdentical,
       ...(check.failure ? { report: check.failure.text } : {}),
       ...(htmlFile ? { htmlFile } : {}),
+      ...(placement ? { placement } : {}),
     };
   } finally {
     stop = true;
@@ -243,17 +276,19 @@ export async function runVerifyKv(o: KvVerifyOptions): Promise<VerifyResult> {
 }
 
 /**
- * Waits until every store hosts the same regions and, per region, every replica has applied the
- * same index with the same engine digest.
+ * Waits until, per region, every replica (on whichever stores host it) has applied the same index
+ * with the same engine digest, and every region has at least 3 replicas. A replica left behind by
+ * a move differs until PD has it destroyed, so this also waits for moves to finish.
  */
-async function converged(servers: ReadonlyArray<{ id: string; address: string }>): Promise<boolean> {
+async function converged(servers: ReadonlyArray<{ id: string; address: string }>, timeoutMs: number, log: (line: string) => void): Promise<boolean> {
   const t = new TcpTransport({ nodeId: `verify-${process.pid}`, logger: { debug() {}, info() {}, warn() {} } });
   for (const s of servers) {
     const [h, p] = s.address.split(':');
     t.setPeer(s.id, h!, Number(p));
   }
   try {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no store answered';
     while (Date.now() < deadline) {
       const replies = await Promise.all(
         servers.map((s) =>
@@ -264,13 +299,15 @@ async function converged(servers: ReadonlyArray<{ id: string; address: string }>
         ),
       );
       if (replies.every((r) => r !== undefined)) {
-        const views = replies.map((r) => new Map(r!.regions.map((g) => [g.id, `${g.appliedIndex}:${g.digest}`])));
-        const first = views[0]!;
-        const same = views.every((v) => v.size === first.size && [...first].every(([id, d]) => v.get(id) === d));
+        const byRegion = new Map<string, string[]>();
+        for (const r of replies) for (const g of r!.regions) byRegion.set(g.id, [...(byRegion.get(g.id) ?? []), `${g.appliedIndex}:${g.digest}`]);
+        last = [...byRegion].map(([id, states]) => `${id}: ${replies.filter((r) => r!.regions.some((g) => g.id === id)).map((r) => r!.storeId).join(',')} ${states.join(' ')}`).join('; ');
+        const same = byRegion.size > 0 && [...byRegion.values()].every((states) => states.length >= 3 && states.every((x) => x === states[0]));
         if (same) return true;
       }
       await sleep(250);
     }
+    log(`replicas did not converge: ${last}`);
     return false;
   } finally {
     await t.close();

@@ -16,6 +16,16 @@ test('verify kv: every nemesis (splits included) against 3 store processes, line
   assert.ok(r.replicasIdentical, 'every region has the same applied index and digest on every store');
 });
 
+test('verify kv with the placement driver: auto splits and replica moves to a joining 4th store under every nemesis, linearizable, replicas identical', { timeout: 180_000 }, async () => {
+  const r = await runVerifyKv({ seed: 22, timeSec: 12, nemesis: ALL_KV_NEMESES, pd: true });
+  assert.ok(r.ops > 500, `enough operations (${r.ops})`);
+  assert.equal(r.linearizable, 'ok', r.report);
+  assert.ok(r.replicasIdentical, 'every region has the same applied index and digest on each of its replicas');
+  assert.ok(r.placement, 'PD answered at the end');
+  assert.ok(r.placement.regions > 3, `PD split the 3 static regions (${r.placement.regions} regions)`);
+  assert.ok(r.placement.votersOnS4 > 0, 'replicas moved to the store that joined');
+});
+
 test('verify kv catches a real bug: leader-local reads without ReadIndex under partitions', { timeout: 240_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'raftkv-verify-kv-'));
   try {

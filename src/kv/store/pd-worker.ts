@@ -31,6 +31,8 @@ export interface PdWorkerOptions {
 
 /** A learner within this many entries of the commit index counts as caught up. */
 const CAUGHT_UP_LAG = 16;
+/** Regions with fewer engine entries than this report an exact user key count. */
+const EXACT_COUNT_BELOW = 10_000;
 /** A live peer this many entries behind (or waiting for a snapshot) is pending: not moved meanwhile. */
 const PENDING_LAG = 1000;
 
@@ -97,7 +99,11 @@ export class PdWorker {
         .filter((p) => p.id !== this.store.nodeId && p.recentActive && (p.state === ProgressState.Snapshot || p.match + PENDING_LAG < st.commit))
         .map((p) => p.id);
       const size = r.kv.engine.approximateSize();
-      regions.push({ region: info, leading: true, keys: size.entries, bytes: size.bytes, caughtUpLearners: caughtUp, downPeers: down, pendingPeers: pending, ...rates });
+      // The engine's entry count includes the state machine's own records (applied index, region
+      // meta, ...): for a small region count the user keys exactly (cheap while small), or PD
+      // would ask for splits the region refuses as too small.
+      const keys = size.entries < EXACT_COUNT_BELOW ? r.kv.keyCount() : size.entries;
+      regions.push({ region: info, leading: true, keys, bytes: size.bytes, caughtUpLearners: caughtUp, downPeers: down, pendingPeers: pending, ...rates });
     }
     this.lastTraffic = traffic;
     let capacityBytes = 0;
