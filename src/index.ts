@@ -24,3 +24,7 @@ export { KvStore, type KvStoreOptions } from './kv/store/kv-store.js';
 export { KvErrorCode } from './kv/protocol.js';
 export { loadStoreConfig, parseStoreConfig, ConfigError } from './config/load.js';
 export type { StoreConfig } from './config/store-config.js';
+// The placement driver: its admin API and the shapes of its answers.
+export { PdAdminClient, type PdAdminClientOptions, type PdOperatorAccepted } from './pd/pd-admin-client.js';
+export { PdCallError } from './pd/pd-client.js';
+export type { ClusterReply, StoreSummary, RegionSummary, OperatorSummary } from './pd/pd-protocol.js';

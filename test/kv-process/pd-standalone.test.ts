@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { pdRequest } from '../../src/cli/pd.js';
 import { createClient } from '../../src/kv/client/index.js';
 import { type ClusterReply, PdTag } from '../../src/pd/pd-protocol.js';
+import { PdAdminClient, type PdCallError } from '../../src/index.js';
 import { KV_STORE_MAIN, PD_MAIN, ProcCluster } from '../process/proc-cluster.js';
 import { raftkv } from '../cli/helpers.js';
 
@@ -100,14 +101,29 @@ test('PD in its own processes: clients route through PD, ids come from PD, kill 
     await joiner.start('joiner', ['--join', pdArg], { withoutId: true });
     assert.equal(joiner.nodes.get('joiner')!.ready!['id'], newId);
 
-    // Admin through PD from the CLI: move a region's leader to the new store.
+    // Admin through PD from the CLI: move a region's leader to the new store. The balancers are
+    // switched off first, so no operator of theirs holds the region (PD refuses a second one).
+    const admin = new PdAdminClient({ endpoints: pdAddresses });
+    await admin.setScheduler('leaderBalance', false);
+    await admin.setScheduler('replicaBalance', false);
+    const quiet = await until('no operator in progress', (c) => c.operators.length === 0 && !c.schedulers['leaderBalance'], 30_000);
     const eps = pdAddresses.join(',');
-    const target = done.regions.find((r) => r.region.voters.some((v) => v.id === newId))!;
+    const target = quiet.regions.find((r) => r.region.voters.some((v) => v.id === newId))!;
     const to = target.region.leader === newId ? target.region.voters.find((v) => v.id !== newId)!.id : newId;
     const moved = await raftkv(['admin', 'transfer-leader', target.region.id, to, '--pd', '--endpoints', eps]);
     assert.equal(moved.code, 0, moved.stderr);
     assert.match(moved.stdout, new RegExp(`operator on region ${target.region.id.replace('.', '\\.')}: transfer leader to ${to}`));
     await until(`${to} leads region ${target.region.id}`, (c) => c.regions.some((r) => r.region.id === target.region.id && r.region.leader === to), 30_000);
+    // The admin API for programs: a split through PD (splitting is switched off for the
+    // scheduler, not for operators asked for), named by PD's allocator; typed refusals.
+    const now = await admin.cluster();
+    const big = [...now.regions].sort((a, b) => b.keys - a.keys)[0]!;
+    const accepted = await admin.split(big.region.id);
+    assert.equal(accepted.regionId, big.region.id);
+    assert.deepEqual(accepted.steps, ['split at the middle']);
+    await until('the asked-for split created a region named by PD', (c) => c.regions.some((r) => !now.regions.some((x) => x.region.id === r.region.id) && /^r\d+$/.test(r.region.id)), 30_000);
+    await assert.rejects(admin.transferLeader('no-such-region', 's1'), (e: PdCallError) => e.code === 'NO_REGION_FOUND');
+
     const view = await raftkv(['admin', 'pd', '--endpoints', eps]);
     assert.equal(view.code, 0, view.stderr);
     assert.match(view.stdout, /placement driver leader: pd\d; schedulers: split off/);
