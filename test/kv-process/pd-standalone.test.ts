@@ -2,7 +2,8 @@
 // processes, three store processes reporting to them, and a client that knows only PD's
 // addresses (it gets every route from PD). Regions split on their own and the new regions get
 // ids from PD; a 4th store joins without an id and gets one from PD; a PD node and a store are
-// killed with SIGKILL while replicas move, then restarted; scheduling resumes. The client keeps
+// killed with SIGKILL while replicas move, then restarted; scheduling resumes; the new store is
+// decommissioned from the CLI and leaves once drained. The client keeps
 // writing throughout: no error, and every acknowledged write reads back.
 
 import assert from 'node:assert/strict';
@@ -128,6 +129,15 @@ test('PD in its own processes: clients route through PD, ids come from PD, kill 
     assert.equal(view.code, 0, view.stderr);
     assert.match(view.stdout, /placement driver leader: pd\d; schedulers: split off/);
     assert.match(view.stdout, /WRITES\/S/);
+
+    // Decommission the joined store from the CLI: its replicas move away while the writers go
+    // on, PD reports it drained, and only then is it stopped.
+    const dec = await raftkv(['admin', 'decommission', newId, '--endpoints', eps]);
+    assert.equal(dec.code, 0, dec.stderr);
+    const drained = await until(`${newId} is drained`, (c) => c.stores.some((s) => s.id === newId && s.state === 'offline' && s.drained), 60_000);
+    assert.ok(drained.regions.every((r) => r.region.voters.length === 3 && !r.region.voters.some((v) => v.id === newId)), JSON.stringify(drained.regions.map((r) => r.region.voters)));
+    assert.match((await raftkv(['admin', 'pd', '--endpoints', eps])).stdout, new RegExp(`^${newId} .*offline \\(drained: can be stopped\\)`, 'm'));
+    await joiner.terminate('joiner');
 
     stop = true;
     await Promise.all(loops);
