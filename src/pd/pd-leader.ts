@@ -147,6 +147,7 @@ export class PdLeader {
     const instructions: Instruction[] = [];
     for (const h of hb.regions) {
       if (!h.leading) continue;
+      if (!h.region.voters || h.region.voters.length === 0) throw new PdError('INVALID_PARAMETER', `store ${hb.storeId} leads region ${h.region.id} but reports no voters`);
       const meta = metaOf(h);
       const cur = this.sm.regions.get(meta.id);
       if (!cur || newerEpoch(meta, cur)) changes.push(this.propose(regionCommand(meta)));
@@ -216,11 +217,14 @@ export class PdLeader {
     if (!this.sm.schedulers.replaceDown || this.sm.stores.get(hb.storeId)?.state !== 'up') return;
     const now = this.now();
     const graceMs = 3 * Math.max(1000, this.o.scheduleIntervalMs ?? 1000);
-    const hosted = new Map(hb.regions.map((h) => [h.region.id, metaOf(h)]));
+    const hostedIds = new Set(hb.regions.map((h) => h.region.id));
+    // Decoded only when some member region is missing (rare): the replicas' ranges.
+    let hosted: RegionMeta[] | undefined;
+    const splitPending = (r: RegionMeta): boolean => (hosted ??= hb.regions.map(metaOf)).some((h) => h.epoch.version < r.epoch.version && overlaps(h, r));
     for (const r of this.sm.regions.values()) {
       const key = `${hb.storeId}/${r.id}`;
       const member = r.voters.includes(hb.storeId) || r.learners.includes(hb.storeId);
-      if (!member || hosted.has(r.id) || [...hosted.values()].some((h) => h.epoch.version < r.epoch.version && overlaps(h, r))) {
+      if (!member || hostedIds.has(r.id) || splitPending(r)) {
         this.missingSince.delete(key);
         continue;
       }
@@ -458,7 +462,7 @@ function sum(regions: readonly HostedRegion[], f: (r: HostedRegion) => number | 
 
 function metaOf(h: HostedRegion): RegionMeta {
   const r = h.region;
-  return { id: r.id, startKey: fromWireKey(r.startKey), endKey: fromWireKey(r.endKey), epoch: r.epoch, voters: r.voters.map((p) => p.id), learners: r.learners.map((p) => p.id) };
+  return { id: r.id, startKey: fromWireKey(r.startKey), endKey: fromWireKey(r.endKey), epoch: r.epoch, voters: [...(r.voters ?? [])], learners: [...(r.learners ?? [])] };
 }
 
 function wireStep(s: OperatorStep): Instruction['step'] {

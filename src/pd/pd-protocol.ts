@@ -17,7 +17,7 @@
 // A PD node that is not the leader answers NOT_LEADER with the leader's address when it knows it
 // (the KvErrorHeader shape), so callers follow it.
 
-import type { RegionInfo } from '../kv/protocol.js';
+import type { RegionEpoch, RegionInfo } from '../kv/protocol.js';
 import type { OperatorKind, StoreState } from './cluster-view.js';
 
 export enum PdTag {
@@ -31,9 +31,23 @@ export enum PdTag {
 /** The Raft group id of the placement driver (region ids never take it). */
 export const PD_GROUP = 'pd';
 
+/**
+ * A region as a replica sees it, in a heartbeat: peers by store id (PD has the addresses), and
+ * only on the regions the store leads (a follower's membership is its leader's business).
+ */
+export interface HeartbeatRegion {
+  readonly id: string;
+  /** Wire keys (protocol.ts toWireKey). */
+  readonly startKey: string;
+  readonly endKey: string;
+  readonly epoch: RegionEpoch;
+  readonly voters?: readonly string[];
+  readonly learners?: readonly string[];
+}
+
 /** One region replica hosted by a store, as that replica sees it. */
 export interface HostedRegion {
-  readonly region: RegionInfo;
+  readonly region: HeartbeatRegion;
   /** The replica leads its region. */
   readonly leading: boolean;
   /** Only when leading: approximate user keys and bytes. */

@@ -8,7 +8,7 @@
 
 import { statfs } from 'node:fs/promises';
 import { parseAddress } from '../../config/address.js';
-import { type KvErrorHeader, fromWireKey, KvErrorCode } from '../protocol.js';
+import { type KvErrorHeader, fromWireKey, KvErrorCode, toWireKey } from '../protocol.js';
 import { decodeEnvelope, encodeEnvelope } from '../../raft/runtime/rpc-router.js';
 import type { HeartbeatReply, HostedRegion, Instruction, StoreHeartbeat } from '../../pd/pd-protocol.js';
 import { PdTag } from '../../pd/pd-protocol.js';
@@ -81,7 +81,8 @@ export class PdWorker {
     this.lastReportMs = now;
     const traffic = new Map<string, { reads: number; writes: number; readBytes: number; writeBytes: number }>();
     for (const r of this.store.sortedRegions()) {
-      const info = this.store.service.info(r);
+      const m = r.meta;
+      const brief = { id: m.id, startKey: toWireKey(m.startKey), endKey: toWireKey(m.endKey), epoch: m.epoch };
       const t = { ...r.traffic };
       traffic.set(r.id, t);
       const before = this.lastTraffic.get(r.id);
@@ -89,7 +90,7 @@ export class PdWorker {
       const rate = (cur: number, prev: number | undefined): number => (before && elapsedSec > 0 ? Math.max(0, Math.round(((cur - (prev ?? 0)) / elapsedSec) * 10) / 10) : 0);
       const rates = { readsPerSec: rate(t.reads, before?.reads), writesPerSec: rate(t.writes, before?.writes), readBytesPerSec: rate(t.readBytes, before?.readBytes), writeBytesPerSec: rate(t.writeBytes, before?.writeBytes) };
       if (!r.node.isLeader) {
-        regions.push({ region: info, leading: false, ...rates });
+        regions.push({ region: brief, leading: false, ...rates });
         continue;
       }
       const st = r.node.status();
@@ -103,6 +104,8 @@ export class PdWorker {
       // meta, ...): for a small region count the user keys exactly (cheap while small), or PD
       // would ask for splits the region refuses as too small.
       const keys = size.entries < EXACT_COUNT_BELOW ? r.kv.keyCount() : size.entries;
+      // The membership that goes with the epoch (both from the applied region meta).
+      const info = { ...brief, voters: [...m.voters], learners: [...m.learners] };
       regions.push({ region: info, leading: true, keys, bytes: size.bytes, caughtUpLearners: caughtUp, downPeers: down, pendingPeers: pending, ...rates });
     }
     this.lastTraffic = traffic;
