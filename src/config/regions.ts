@@ -42,8 +42,6 @@ export function regionLayoutProblems(regions: readonly RegionRange[]): RegionPro
     const first = firstWithId.get(r.id);
     if (first === undefined) firstWithId.set(r.id, i);
     else problems.push({ path: [i, 'id'], message: `duplicate region id ${quote(r.id)} (also regions[${first}])` });
-    // The placement driver names the regions it creates r1, r2, ...
-    if (/^r\d+$/.test(r.id)) problems.push({ path: [i, 'id'], message: `${quote(r.id)} has the form the placement driver gives new regions (r<number>); choose another id` });
     if (r.startKey !== '' && r.endKey !== '' && compareKeys(r.startKey, r.endKey) >= 0) {
       emptyRange = true;
       problems.push({ path: [i], message: `startKey ${quote(r.startKey)} must sort before endKey ${quote(r.endKey)} (region ${quote(r.id)})` });

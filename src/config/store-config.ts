@@ -325,6 +325,12 @@ export const storeConfigSchema: z.ZodType<StoreConfig> = z
     if (c.pd.endpoints && c.pd.endpoints.some((p) => c.peers.some((q) => q.id === p.id))) {
       problem(['pd', 'endpoints'], `lists PD's own processes, whose ids must differ from the stores' (${c.peers.map((p) => quote(p.id)).join(', ')})`);
     }
+    // The placement driver names the regions it creates r1, r2, ...
+    if (c.pd.enabled || c.pd.join || c.pd.endpoints) {
+      for (const [i, r] of c.regions.entries()) {
+        if (/^r\d+$/.test(r.id)) problem(['regions', i, 'id'], `${quote(r.id)} has the form the placement driver gives new regions (r<number>); choose another id`);
+      }
+    }
     if (c.kv.maxValueBytes >= c.raft.maxEntryBytes) {
       problem(['kv', 'maxValueBytes'], `must be less than raft.maxEntryBytes (${c.raft.maxEntryBytes}) so that a write fits in one log entry, got ${c.kv.maxValueBytes}`);
     }

@@ -8,6 +8,8 @@
 //
 // Failures are PdCallError with the code PD answered (NO_REGION_FOUND, SERVER_BUSY when the
 // region already has an operator, INVALID_PARAMETER), or UNAVAILABLE when no PD leader answered.
+// A call whose reply was lost is sent again: if PD took it the first time, the retry may come
+// back SERVER_BUSY for that very operator (look at cluster().operators to tell).
 
 import { parseAddress } from '../config/address.js';
 import { toWireKey } from '../kv/protocol.js';

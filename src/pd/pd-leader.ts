@@ -68,6 +68,8 @@ export class PdLeader {
   private timer: NodeJS.Timeout | undefined;
   /** "store/region" -> when PD first found that replica outside its region (ms). */
   private readonly notMemberSince = new Map<string, number>();
+  /** "store/region" -> when PD first found an empty replica outside its region with no operator on it (ms). */
+  private readonly emptyOrphanSince = new Map<string, number>();
   /** "store/region" -> when PD first found a member store not reporting its replica (ms). */
   private readonly missingSince = new Map<string, number>();
   /** The region id PD allocated for a split operator's new region (sent again with every resend). */
@@ -95,6 +97,7 @@ export class PdLeader {
     this.regionStats.clear();
     this.operators.clear();
     this.notMemberSince.clear();
+    this.emptyOrphanSince.clear();
     this.missingSince.clear();
     this.timer ??= setInterval(() => this.scheduleRound(), this.o.scheduleIntervalMs ?? 1000);
     this.timer.unref();
@@ -147,8 +150,10 @@ export class PdLeader {
     const instructions: Instruction[] = [];
     for (const h of hb.regions) {
       if (!h.leading) continue;
-      if (!h.region.voters || h.region.voters.length === 0) throw new PdError('INVALID_PARAMETER', `store ${hb.storeId} leads region ${h.region.id} but reports no voters`);
       const meta = metaOf(h);
+      if (meta.voters.length === 0 || [...meta.voters, ...meta.learners].some((p) => typeof p !== 'string' || p === '')) {
+        throw new PdError('INVALID_PARAMETER', `store ${hb.storeId} leads region ${h.region.id} but reports no voters or a malformed peer`);
+      }
       const cur = this.sm.regions.get(meta.id);
       if (!cur || newerEpoch(meta, cur)) changes.push(this.propose(regionCommand(meta)));
       this.regionStats.set(meta.id, {
@@ -264,6 +269,11 @@ export class PdLeader {
    * leads, and only once the region's leader has reported again since PD first found the replica
    * outside the region and a grace period passed: a replica being added right now (its leader
    * just logged the change, PD has not heard of it yet) looks exactly like a removed one.
+   *
+   * A replica still empty is destroyed only when it has stayed outside its region, with no
+   * operator on the region, for much longer (10 grace periods, at least 30 s): one opened for a
+   * move that was then abandoned (the operator timed out or a split made it obsolete before the
+   * learner was added) would otherwise stay forever.
    */
   private tombstonesFor(hb: StoreHeartbeat): string[] {
     const out: string[] = [];
@@ -271,13 +281,29 @@ export class PdLeader {
     const graceMs = 3 * Math.max(1000, this.o.scheduleIntervalMs ?? 1000);
     for (const h of hb.regions) {
       const key = `${hb.storeId}/${h.region.id}`;
-      if (h.leading || h.region.epoch.version === 0) {
+      const pd = this.sm.regions.get(h.region.id);
+      const member = pd !== undefined && (pd.voters.includes(hb.storeId) || pd.learners.includes(hb.storeId));
+      if (h.region.epoch.version === 0) {
+        this.notMemberSince.delete(key);
+        if (h.leading || !pd || member || this.operators.has(h.region.id)) {
+          this.emptyOrphanSince.delete(key);
+          continue;
+        }
+        const since = this.emptyOrphanSince.get(key);
+        if (since === undefined) this.emptyOrphanSince.set(key, now);
+        else if (now - since >= Math.max(30_000, 10 * graceMs)) {
+          this.emptyOrphanSince.delete(key);
+          out.push(h.region.id);
+          this.log.info({ region: h.region.id, store: hb.storeId }, 'an empty replica left by an abandoned move: the store destroys it');
+        }
+        continue;
+      }
+      this.emptyOrphanSince.delete(key);
+      if (h.leading) {
         this.notMemberSince.delete(key);
         continue;
       }
-      const pd = this.sm.regions.get(h.region.id);
       if (!pd) continue;
-      const member = pd.voters.includes(hb.storeId) || pd.learners.includes(hb.storeId);
       if (member || h.region.epoch.confVer > pd.epoch.confVer || h.region.epoch.version > pd.epoch.version) {
         this.notMemberSince.delete(key);
         continue;
@@ -462,7 +488,8 @@ function sum(regions: readonly HostedRegion[], f: (r: HostedRegion) => number | 
 
 function metaOf(h: HostedRegion): RegionMeta {
   const r = h.region;
-  return { id: r.id, startKey: fromWireKey(r.startKey), endKey: fromWireKey(r.endKey), epoch: r.epoch, voters: [...(r.voters ?? [])], learners: [...(r.learners ?? [])] };
+  const ids = (peers: HostedRegion['region']['voters']): string[] => (peers ?? []).map((p) => (typeof p === 'string' ? p : p.id));
+  return { id: r.id, startKey: fromWireKey(r.startKey), endKey: fromWireKey(r.endKey), epoch: r.epoch, voters: ids(r.voters), learners: ids(r.learners) };
 }
 
 function wireStep(s: OperatorStep): Instruction['step'] {

@@ -17,7 +17,7 @@
 // A PD node that is not the leader answers NOT_LEADER with the leader's address when it knows it
 // (the KvErrorHeader shape), so callers follow it.
 
-import type { RegionEpoch, RegionInfo } from '../kv/protocol.js';
+import type { PeerInfo, RegionEpoch, RegionInfo } from '../kv/protocol.js';
 import type { OperatorKind, StoreState } from './cluster-view.js';
 
 export enum PdTag {
@@ -32,8 +32,9 @@ export enum PdTag {
 export const PD_GROUP = 'pd';
 
 /**
- * A region as a replica sees it, in a heartbeat: peers by store id (PD has the addresses), and
- * only on the regions the store leads (a follower's membership is its leader's business).
+ * A region as a replica sees it, in a heartbeat. Members only on the regions the store leads (a
+ * follower's membership is its leader's business), in RegionInfo's shape ({id, address}) so a
+ * PD leader of the previous release reads them; PD reads plain ids too.
  */
 export interface HeartbeatRegion {
   readonly id: string;
@@ -41,8 +42,8 @@ export interface HeartbeatRegion {
   readonly startKey: string;
   readonly endKey: string;
   readonly epoch: RegionEpoch;
-  readonly voters?: readonly string[];
-  readonly learners?: readonly string[];
+  readonly voters?: readonly (PeerInfo | string)[];
+  readonly learners?: readonly (PeerInfo | string)[];
 }
 
 /** One region replica hosted by a store, as that replica sees it. */

@@ -45,7 +45,7 @@ export interface VerifyResult {
   readonly report?: string;
   readonly htmlFile?: string;
   /** KV workload with the placement driver: what PD left at the end. */
-  readonly placement?: { readonly regions: number; readonly votersOnS4: number; readonly leadersOnS4: number };
+  readonly placement?: { readonly regions: readonly string[]; readonly votersOnS4: number; readonly leadersOnS4: number };
 }
 
 const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));

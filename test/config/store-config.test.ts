@@ -260,10 +260,11 @@ test('regions out of order, duplicate region ids', () => {
   assert.deepEqual(order.problems, [{ path: 'regions[1]', message: "regions must be listed in key order: region 'b' ['', 'g') comes after region 'a' ['g', +∞)" }]);
   const dup = rejects(withRegions('{ id: a, endKey: g }', '{ id: a, startKey: g }'));
   assert.deepEqual(dup.problems, [{ path: 'regions[1].id', message: "duplicate region id 'a' (also regions[0])" }]);
-  // r<number> is how the placement driver names the regions it creates.
-  const pdLike = rejects(withRegions('{ id: r7, endKey: g }', '{ id: r7x, startKey: g }'));
+  // r<number> is how the placement driver names the regions it creates (refused only with PD).
+  const pdLike = rejects(`${withRegions('{ id: r7, endKey: g }', '{ id: r7x, startKey: g }')}pd: { enabled: true }\n`);
   assert.deepEqual(pdLike.problems.map((p) => p.path), ['regions[0].id']);
   assert.match(pdLike.problems[0]!.message, /'r7' has the form the placement driver gives new regions/);
+  assert.equal(parseStoreConfig(withRegions('{ id: r7, endKey: g }', '{ id: r7x, startKey: g }')).regions[0]!.id, 'r7');
 });
 
 test('electionTimeoutMs too small for the tick and the heartbeat', () => {

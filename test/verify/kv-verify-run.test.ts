@@ -22,7 +22,9 @@ test('verify kv with the placement driver: auto splits and replica moves to a jo
   assert.equal(r.linearizable, 'ok', r.report);
   assert.ok(r.replicasIdentical, 'every region has the same applied index and digest on each of its replicas');
   assert.ok(r.placement, 'PD answered at the end');
-  assert.ok(r.placement.regions > 3, `PD split the 3 static regions (${r.placement.regions} regions)`);
+  // Regions PD split are named by its allocator (the split nemesis names its own <id>.<version>).
+  assert.ok(r.placement.regions.some((id) => /^r\d+$/.test(id)), `PD split regions: ${r.placement.regions.join(',')}`);
+  // s4 started with no region and is no static voter: any replica on it was moved there.
   assert.ok(r.placement.votersOnS4 > 0, 'replicas moved to the store that joined');
 });
 

@@ -31,8 +31,8 @@ export interface PdWorkerOptions {
 
 /** A learner within this many entries of the commit index counts as caught up. */
 const CAUGHT_UP_LAG = 16;
-/** Regions with fewer engine entries than this report an exact user key count. */
-const EXACT_COUNT_BELOW = 10_000;
+/** Regions with fewer engine entries than this report an exact user key count (a short walk). */
+const EXACT_COUNT_BELOW = 1000;
 /** A live peer this many entries behind (or waiting for a snapshot) is pending: not moved meanwhile. */
 const PENDING_LAG = 1000;
 
@@ -104,8 +104,9 @@ export class PdWorker {
       // meta, ...): for a small region count the user keys exactly (cheap while small), or PD
       // would ask for splits the region refuses as too small.
       const keys = size.entries < EXACT_COUNT_BELOW ? r.kv.keyCount() : size.entries;
-      // The membership that goes with the epoch (both from the applied region meta).
-      const info = { ...brief, voters: [...m.voters], learners: [...m.learners] };
+      // The membership that goes with the epoch (both from the applied region meta), as RegionInfo.
+      const full = this.store.service.info(r);
+      const info = { ...brief, voters: full.voters, learners: full.learners };
       regions.push({ region: info, leading: true, keys, bytes: size.bytes, caughtUpLearners: caughtUp, downPeers: down, pendingPeers: pending, ...rates });
     }
     this.lastTraffic = traffic;
