@@ -1,6 +1,7 @@
 // Small durable-file helpers shared by the log, meta and snapshot stores.
 
-import { readSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { type FileHandle, open } from 'node:fs/promises';
 import { ioError } from './errors.js';
 
@@ -14,6 +15,28 @@ export async function fsyncDir(dir: string): Promise<void> {
     throw ioError(`fsync of directory ${dir}`, err);
   } finally {
     await fh?.close().catch(() => {});
+  }
+}
+
+/**
+ * Replaces a small file atomically and durably: written to `<path>.tmp`, fsynced, renamed over
+ * `path`, and the directory fsynced. A crash leaves the old file or the new one, never a mix.
+ */
+export function writeFileDurableSync(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, data);
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dfd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
   }
 }
 

@@ -8,7 +8,8 @@
 // The region's current range and epoch live in the state machine (they change when a split
 // applies); region.json only says how the region began.
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { writeFileDurableSync } from '../../storage/fs-util.js';
 import { join } from 'node:path';
 import type { Rand } from '../../raft/core/random.js';
 import { NONE } from '../../raft/core/types.js';
@@ -203,13 +204,5 @@ export class RegionPeer {
 
 /** region.json, written atomically (temp file, fsync, rename). */
 function writeRegionJson(dir: string, meta: RegionMeta): void {
-  const tmp = join(dir, 'region.json.tmp');
-  writeFileSync(tmp, encodeRegionMeta(meta));
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, join(dir, 'region.json'));
-  const dfd = openSync(dir, 'r');
-  fsyncSync(dfd);
-  closeSync(dfd);
+  writeFileDurableSync(join(dir, 'region.json'), encodeRegionMeta(meta));
 }

@@ -17,7 +17,8 @@
 // Prints one line `READY {json}` on stdout once serving; errors in the configuration end the
 // process with exit code 2 and one line on stderr naming the problem.
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { writeFileDurableSync } from '../../storage/fs-util.js';
 import { join as joinPath, resolve } from 'node:path';
 import { pdCall } from '../../pd/pd-client.js';
 import { PdTag } from '../../pd/pd-protocol.js';
@@ -192,14 +193,7 @@ async function storeId(): Promise<string> {
     fail(`cannot get a store id from the placement driver: ${(e as Error).message}`);
   }
   mkdirSync(dir, { recursive: true });
-  writeFileSync(`${file}.tmp`, `${id}\n`);
-  const fd = openSync(`${file}.tmp`, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(`${file}.tmp`, file);
-  const dirFd = openSync(dir, 'r');
-  fsyncSync(dirFd);
-  closeSync(dirFd);
+  writeFileDurableSync(file, `${id}\n`);
   return id;
 }
 
