@@ -4,6 +4,7 @@
 
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import type { Logger as TransportLogger } from '../transport/logger.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type { Logger };
@@ -25,6 +26,16 @@ export function createLogger(o: LoggerOptions): Logger {
     return pino(opts, pretty({ colorize: true, sync: true, destination: o.destination ?? 2, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }));
   }
   return pino(opts, o.destination ?? pino.destination({ dest: 2, sync: true }));
+}
+
+/** The transport's logger interface (msg first) on top of a process logger, lines tagged `component: transport`. */
+export function transportLogger(logger: Logger): TransportLogger {
+  const log = logger.child({ component: 'transport' });
+  return {
+    debug: (msg, fields) => log.debug(fields ?? {}, msg),
+    info: (msg, fields) => log.info(fields ?? {}, msg),
+    warn: (msg, fields) => log.warn(fields ?? {}, msg),
+  };
 }
 
 /** A logger that drops everything (library default, tests). */

@@ -221,7 +221,6 @@ export class PdLeader {
     // (an offline store is being emptied anyway).
     if (!this.sm.schedulers.replaceDown || this.sm.stores.get(hb.storeId)?.state !== 'up') return;
     const now = this.now();
-    const graceMs = 3 * Math.max(1000, this.o.scheduleIntervalMs ?? 1000);
     const hostedIds = new Set(hb.regions.map((h) => h.region.id));
     // Decoded only when some member region is missing (rare): the replicas' ranges.
     let hosted: RegionMeta[] | undefined;
@@ -233,13 +232,7 @@ export class PdLeader {
         this.missingSince.delete(key);
         continue;
       }
-      const since = this.missingSince.get(key);
-      if (since === undefined) {
-        this.missingSince.set(key, now);
-        continue;
-      }
-      const leaderHeardAt = this.regionStats.get(r.id)?.lastHeartbeatMs ?? 0;
-      if (now - since < graceMs || leaderHeardAt <= since || !this.node.isLeader) continue;
+      if (!this.heldThroughLeaderReport(this.missingSince, key, r.id, now) || !this.node.isLeader) continue;
       // A scheduler's operator may be waiting on the lost replica (a leader transfer to it can
       // never finish), and a lost replica matters more than a split: the replacement goes first.
       // An admin's operator is left to finish (or time out).
@@ -278,7 +271,6 @@ export class PdLeader {
   private tombstonesFor(hb: StoreHeartbeat): string[] {
     const out: string[] = [];
     const now = this.now();
-    const graceMs = 3 * Math.max(1000, this.o.scheduleIntervalMs ?? 1000);
     for (const h of hb.regions) {
       const key = `${hb.storeId}/${h.region.id}`;
       const pd = this.sm.regions.get(h.region.id);
@@ -291,7 +283,7 @@ export class PdLeader {
         }
         const since = this.emptyOrphanSince.get(key);
         if (since === undefined) this.emptyOrphanSince.set(key, now);
-        else if (now - since >= Math.max(30_000, 10 * graceMs)) {
+        else if (now - since >= Math.max(30_000, 10 * this.graceMs)) {
           this.emptyOrphanSince.delete(key);
           out.push(h.region.id);
           this.log.info({ region: h.region.id, store: hb.storeId }, 'an empty replica left by an abandoned move: the store destroys it');
@@ -308,18 +300,32 @@ export class PdLeader {
         this.notMemberSince.delete(key);
         continue;
       }
-      const since = this.notMemberSince.get(key);
-      if (since === undefined) {
-        this.notMemberSince.set(key, now);
-        continue;
-      }
-      const leaderHeardAt = this.regionStats.get(h.region.id)?.lastHeartbeatMs ?? 0;
-      if (now - since < graceMs || leaderHeardAt <= since) continue;
+      if (!this.heldThroughLeaderReport(this.notMemberSince, key, h.region.id, now)) continue;
       this.notMemberSince.delete(key);
       out.push(h.region.id);
       this.log.info({ region: h.region.id, store: hb.storeId }, 'replica is no longer a member of its region: the store destroys it');
     }
     return out;
+  }
+
+  /** How long a replica must look removed or lost before PD acts on it (ms). */
+  private get graceMs(): number {
+    return 3 * Math.max(1000, this.o.scheduleIntervalMs ?? 1000);
+  }
+
+  /**
+   * Whether what PD sees about `key` (a replica outside its region, a member's replica missing)
+   * has held for a grace period in which the region's leader reported again; the first sighting
+   * is recorded (the caller deletes the entry once the condition no longer holds).
+   */
+  private heldThroughLeaderReport(firstSeen: Map<string, number>, key: string, regionId: string, now: number): boolean {
+    const since = firstSeen.get(key);
+    if (since === undefined) {
+      firstSeen.set(key, now);
+      return false;
+    }
+    const leaderHeardAt = this.regionStats.get(regionId)?.lastHeartbeatMs ?? 0;
+    return now - since >= this.graceMs && leaderHeardAt > since;
   }
 
   private regionView(meta: RegionMeta, s: RegionStats): RegionView {

@@ -12,7 +12,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAddress } from '../config/address.js';
-import { type LogLevel, createLogger } from '../log/logger.js';
+import { type LogLevel, createLogger, transportLogger } from '../log/logger.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { PdServer } from './pd-server.js';
 
@@ -74,17 +74,12 @@ if (format !== 'json' && format !== 'pretty') fail(`--log-format must be json or
 const tickMs = int('tick-ms', 1);
 
 const logger = createLogger({ node: id, level, format });
-const transportLog = logger.child({ component: 'transport' });
 const transport = new TcpTransport({
   nodeId: id,
   host: listen.host,
   port: listen.port,
   cluster: str('cluster')!,
-  logger: {
-    debug: (msg, fields) => transportLog.debug(fields ?? {}, msg),
-    info: (msg, fields) => transportLog.info(fields ?? {}, msg),
-    warn: (msg, fields) => transportLog.warn(fields ?? {}, msg),
-  },
+  logger: transportLogger(logger),
 });
 for (const p of peers) if (p.id !== id) transport.setPeer(p.id, p.host, p.port);
 

@@ -14,6 +14,7 @@ import { type ClusterReply, PdTag } from '../../src/pd/pd-protocol.js';
 import { PdAdminClient, type PdCallError } from '../../src/index.js';
 import { KV_STORE_MAIN, PD_MAIN, ProcCluster } from '../process/proc-cluster.js';
 import { raftkv } from '../cli/helpers.js';
+import { alphabetKeys, checkAll, writers } from '../kv-store/writers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -53,21 +54,7 @@ test('PD in its own processes: clients route through PD, ids come from PD, kill 
   await Promise.all(['s1', 's2', 's3'].map(startStore));
   // The client is given PD's addresses only: every route it uses comes from PD.
   const kv = createClient({ endpoints: [], pdEndpoints: pdAddresses, timeoutMs: 30_000 });
-  const acked = new Map<string, string>();
-  const errors: string[] = [];
-  let stop = false;
-  const loops = Array.from({ length: 6 }, async (_, w) => {
-    for (let i = 0; !stop; i++) {
-      const k = `${String.fromCharCode(97 + ((i * 7 + w) % 26))}${String(i).padStart(6, '0')}-${w}`;
-      try {
-        await kv.put(k, `v${i}`);
-        acked.set(k, `v${i}`);
-      } catch (e) {
-        errors.push(`${k}: ${(e as Error).message}`);
-        await sleep(50);
-      }
-    }
-  });
+  const w = writers(kv, 6, alphabetKeys);
   try {
     const split = await until('regions split on their own', (c) => c.regions.length >= 3, 60_000);
     // Regions made by PD-driven splits are named by PD's id allocator.
@@ -139,14 +126,12 @@ test('PD in its own processes: clients route through PD, ids come from PD, kill 
     assert.match((await raftkv(['admin', 'pd', '--endpoints', eps])).stdout, new RegExp(`^${newId} .*offline \\(drained: can be stopped\\)`, 'm'));
     await joiner.terminate('joiner');
 
-    stop = true;
-    await Promise.all(loops);
-    assert.deepEqual(errors, []);
-    assert.ok(acked.size > 450, `writes went on (${acked.size})`);
-    for (const [k, v] of acked) assert.equal((await kv.get(k))?.toString(), v, `key ${k}`);
+    await w.stop();
+    assert.deepEqual(w.errors, []);
+    assert.ok(w.acked.size > 450, `writes went on (${w.acked.size})`);
+    await checkAll(kv, w.acked);
   } finally {
-    stop = true;
-    await Promise.all(loops);
+    await w.stop();
     await kv.close();
     await Promise.all([joiner.stop(), stores.stop(), pdNodes.stop()]);
   }

@@ -10,6 +10,7 @@ import { createClient } from '../../src/kv/client/index.js';
 import { type ClusterReply, PdTag } from '../../src/pd/pd-protocol.js';
 import { KV_STORE_MAIN, ProcCluster } from '../process/proc-cluster.js';
 import { raftkv } from '../cli/helpers.js';
+import { alphabetKeys, checkAll, writers } from '../kv-store/writers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -43,21 +44,7 @@ test('auto split, a store joins, the PD leader is killed mid-scheduling: schedul
   };
   await cluster.startAll();
   const kv = createClient({ endpoints: endpoints(), timeoutMs: 30_000 });
-  const acked = new Map<string, string>();
-  const errors: string[] = [];
-  let stop = false;
-  const loops = Array.from({ length: 6 }, async (_, w) => {
-    for (let i = 0; !stop; i++) {
-      const k = `${String.fromCharCode(97 + ((i * 7 + w) % 26))}${String(i).padStart(6, '0')}-${w}`;
-      try {
-        await kv.put(k, `v${i}`);
-        acked.set(k, `v${i}`);
-      } catch (e) {
-        errors.push(`${k}: ${(e as Error).message}`);
-        await sleep(50);
-      }
-    }
-  });
+  const w = writers(kv, 6, alphabetKeys);
   try {
     await until('regions split on their own', (c) => c.regions.length >= 3, 60_000);
     // Splitting stops here (the writers keep adding keys), so the moves below can settle.
@@ -91,14 +78,12 @@ test('auto split, a store joins, the PD leader is killed mid-scheduling: schedul
     assert.equal(json.schedulers['leaderBalance'], false);
     const bad = await raftkv(['admin', 'scheduler', 'bogus', 'on', '--endpoints', eps]);
     assert.equal(bad.code, 2);
-    stop = true;
-    await Promise.all(loops);
-    assert.deepEqual(errors, []);
-    assert.ok(acked.size > 450, `writes went on (${acked.size})`);
-    for (const [k, v] of acked) assert.equal((await kv.get(k))?.toString(), v, `key ${k}`);
+    await w.stop();
+    assert.deepEqual(w.errors, []);
+    assert.ok(w.acked.size > 450, `writes went on (${w.acked.size})`);
+    await checkAll(kv, w.acked);
   } finally {
-    stop = true;
-    await Promise.all(loops);
+    await w.stop();
     await kv.close();
     await cluster.stop();
   }

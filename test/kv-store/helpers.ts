@@ -40,46 +40,35 @@ export async function localCluster(n = 3, o: { engine?: EngineKind; splitKeys?: 
   const bounds = ['', ...(o.splitKeys ?? []), ''];
   const regions = bounds.slice(0, -1).map((s, i) => ({ id: String(i + 1), startKey: enc.encode(s), endKey: enc.encode(bounds[i + 1]!) }));
   const stores = new Map<string, KvStore>();
+  /** One store on its port and data dir; `own` names what differs between a static and a joining store. */
+  const open = async (id: string, own: Pick<KvStoreOptions, 'peers' | 'regions' | 'pd'>): Promise<KvStore> => {
+    const s = await KvStore.start({
+      nodeId: id,
+      transport: new TcpTransport({ nodeId: id, host: '127.0.0.1', port: ports.get(id)!, logger: quiet }),
+      dataDir: join(root, id),
+      engine: o.engine ?? 'memory',
+      raft: { tickMs: 20, electionTimeoutMs: 200, heartbeatIntervalMs: 20, snapshotEveryEntries: o.snapshotEvery ?? 100_000, snapshotMarginEntries: o.snapshotMargin ?? 1000 },
+      splitMinKeys: o.splitMinKeys ?? 2,
+      ...(o.logger ? { logger: o.logger(id) } : {}),
+      ...own,
+    });
+    stores.set(id, s);
+    return s;
+  };
   const c: LocalCluster = {
     stores,
     root,
     addresses: new Map(ids.map((id) => [id, `127.0.0.1:${ports.get(id)}`])),
-    async start(id) {
-      const transport = new TcpTransport({ nodeId: id, host: '127.0.0.1', port: ports.get(id)!, logger: quiet });
-      const s = await KvStore.start({
-        nodeId: id,
-        transport,
-        dataDir: join(root, id),
-        engine: o.engine ?? 'memory',
-        peers,
-        regions,
-        raft: { tickMs: 20, electionTimeoutMs: 200, heartbeatIntervalMs: 20, snapshotEveryEntries: o.snapshotEvery ?? 100_000, snapshotMarginEntries: o.snapshotMargin ?? 1000 },
-        splitMinKeys: o.splitMinKeys ?? 2,
-        ...(o.pd ? { pd: o.pd } : {}),
-        ...(o.logger ? { logger: o.logger(id) } : {}),
-      });
-      stores.set(id, s);
-      return s;
-    },
+    start: (id) => open(id, { peers, regions, ...(o.pd ? { pd: o.pd } : {}) }),
     async join(id) {
       if (!o.pd) throw new Error('join needs a cluster with a placement driver');
       if (!ports.has(id)) ports.set(id, await freePort());
       c.addresses.set(id, `127.0.0.1:${ports.get(id)}`);
-      const transport = new TcpTransport({ nodeId: id, host: '127.0.0.1', port: ports.get(id)!, logger: quiet });
-      const s = await KvStore.start({
-        nodeId: id,
-        transport,
-        dataDir: join(root, id),
-        engine: o.engine ?? 'memory',
+      return open(id, {
         peers: [{ id, host: '127.0.0.1', port: ports.get(id)! }],
         regions: [],
-        raft: { tickMs: 20, electionTimeoutMs: 200, heartbeatIntervalMs: 20, snapshotEveryEntries: o.snapshotEvery ?? 100_000, snapshotMarginEntries: o.snapshotMargin ?? 1000 },
-        splitMinKeys: o.splitMinKeys ?? 2,
-        ...(o.logger ? { logger: o.logger(id) } : {}),
         pd: { ...o.pd, voters: [], endpoints: peers.map((p) => ({ id: p.id, address: `${p.host}:${p.port}` })) },
       });
-      stores.set(id, s);
-      return s;
     },
     async stopOne(id) {
       const s = stores.get(id);

@@ -11,6 +11,7 @@ import { createClient } from '../../src/kv/client/index.js';
 import type { ClusterReply } from '../../src/pd/pd-protocol.js';
 import type { LocalCluster } from './helpers.js';
 import { RawCaller, localCluster } from './helpers.js';
+import { checkAll, writers } from './writers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const PD = { heartbeatMs: 200, scheduleIntervalMs: 200, warmupMs: 600, operatorTimeoutMs: 20_000 };
@@ -34,38 +35,6 @@ async function until(what: string, pred: () => boolean, timeoutMs: number, state
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}${state ? `; PD sees ${state()}` : ''}`);
     await sleep(100);
   }
-}
-
-/** Writers that keep putting keys until stopped; every error is kept. */
-function writers(kv: ReturnType<typeof createClient>, n: number): { stop(): Promise<void>; acked: Map<string, string>; errors: string[] } {
-  const acked = new Map<string, string>();
-  const errors: string[] = [];
-  let stopped = false;
-  const loops = Array.from({ length: n }, async (_, w) => {
-    for (let i = 0; !stopped; i++) {
-      const k = `k${String((i * 7919 + w * 104729) % 100_000).padStart(5, '0')}-${w}`;
-      const v = `v${i}`;
-      try {
-        await kv.put(k, v);
-        acked.set(k, v);
-      } catch (e) {
-        errors.push(`${k}: ${(e as Error).message}`);
-        await sleep(50);
-      }
-    }
-  });
-  return {
-    acked,
-    errors,
-    async stop() {
-      stopped = true;
-      await Promise.all(loops);
-    },
-  };
-}
-
-async function checkAll(kv: ReturnType<typeof createClient>, acked: Map<string, string>): Promise<void> {
-  for (const [k, v] of acked) assert.equal((await kv.get(k))?.toString(), v, `key ${k}`);
 }
 
 test('regions split on their own under load; the client sees no error and loses nothing', { timeout: 90_000 }, async () => {

@@ -23,7 +23,7 @@ import { join as joinPath, resolve } from 'node:path';
 import { pdCall } from '../../pd/pd-client.js';
 import { PdTag } from '../../pd/pd-protocol.js';
 import { pathToFileURL } from 'node:url';
-import { type LogLevel, createLogger } from '../../log/logger.js';
+import { type LogLevel, createLogger, transportLogger } from '../../log/logger.js';
 import type { NodeCallback } from '../kv-state-machine.js';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadStoreConfig } from '../../config/load.js';
@@ -257,17 +257,12 @@ if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) fail(`--log-level mu
 const logFormat = values['log-format'] ?? cfg.log?.format ?? 'json';
 if (logFormat !== 'json' && logFormat !== 'pretty') fail(`--log-format must be json or pretty, got '${logFormat}'`);
 const logger = createLogger({ node: cfg.opts.nodeId, level: logLevel, format: logFormat });
-const transportLog = logger.child({ component: 'transport' });
 const tcp = new TcpTransport({
   nodeId: cfg.opts.nodeId,
   host: cfg.listen.host,
   port: cfg.listen.port,
   cluster: cfg.cluster,
-  logger: {
-    debug: (msg, fields) => transportLog.debug(fields ?? {}, msg),
-    info: (msg, fields) => transportLog.info(fields ?? {}, msg),
-    warn: (msg, fields) => transportLog.warn(fields ?? {}, msg),
-  },
+  logger: transportLogger(logger),
 });
 // Fault tests: RAFTKV_FAULTS_FILE names a JSON file of blocked links and slow fsyncs.
 const faultsFile = process.env['RAFTKV_FAULTS_FILE'];
