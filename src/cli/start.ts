@@ -77,6 +77,9 @@ Flags (checked by the PD process; a bad one exits 2 with one line):
   --split-max-bytes <n>        split a region above this size                default 64 MiB
   --store-down-after-ms <ms>   a silent store's replicas are rebuilt         default 1800000
   --replicas <n>               replicas per region                           default 3
+  --tick-ms <ms>               Raft tick of the PD group                     default 100
+  --election-timeout-ms <ms>   PD group's election timeout                   default 1000
+  --cluster <name>             transport handshake cluster name              default raftkv
   --log-level, --log-format    as for stores
 
 Examples:
